@@ -1,0 +1,41 @@
+"""Typed errors. Each one says what was wrong, where, and how to fix it.
+
+The CLI turns a ``TwinError`` into one clean message and exit status 2; anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+
+class TwinError(Exception):
+    """Base of every expected failure (bad input, bad parameters, bad files)."""
+
+    exit_code = 2
+
+
+class SpecError(TwinError):
+    """The variable declaration (spec.toml) or a lookup in it is wrong."""
+
+
+class ParameterError(TwinError):
+    """A parameter set or parameter file is wrong: unknown key, missing or out-of-range value."""
+
+
+class ExperimentError(TwinError):
+    """An experiment step or current profile cannot be understood."""
+
+
+class KernelError(TwinError):
+    """The C kernel refused a value or a state (it names the variable)."""
+
+
+class LogError(TwinError):
+    """A log file is missing, malformed, or does not fit its mapping."""
+
+
+def suggest(word: str, choices) -> str:
+    """' (did you mean 'x'?)' when something close exists, else ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
