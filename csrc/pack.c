@@ -1,0 +1,857 @@
+/* The series pack: memory layout, checks, initialisation, the step and the bulk run. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cell.h"
+#include "twin.h"
+
+#define SECONDS_PER_YEAR (365.25 * 86400.0)
+#define LN2 0.69314718055994530942
+
+static size_t align8(size_t x) { return (x + 7u) & ~(size_t)7u; }
+
+#define TWIN_X_COUNT(name) +1
+#define N_INTERNAL_ARRAYS (0 TWIN_INTERNAL_ARRAYS(TWIN_X_COUNT))
+
+size_t twin_pack_block_size(int n)
+{
+    size_t cells;
+    if (n < 1) return 0;
+    cells = (size_t)n;
+    return align8(sizeof(twin_settings)) + align8(sizeof(twin_pack_vars)) + align8(sizeof(twin_internal)) +
+           (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_COEF_PLANES) * cells * sizeof(double) +
+           align8(cells * sizeof(int));
+}
+
+twin_status twin_pack_bind(twin_pack *p, int n, void *block, size_t size)
+{
+    char *at = (char *)block;
+    size_t need = twin_pack_block_size(n);
+    if (n < 1 || block == NULL || size < need || ((size_t)at & 7u) != 0) return TWIN_ERR_SIZE;
+    memset(p, 0, sizeof *p);
+    p->n = n;
+    p->block = block;
+    p->block_size = need;
+    p->s = (twin_settings *)at;
+    at += align8(sizeof(twin_settings));
+    p->v = (twin_pack_vars *)at;
+    at += align8(sizeof(twin_pack_vars));
+    p->in = (twin_internal *)at;
+    at += align8(sizeof(twin_internal));
+#define TWIN_X_BIND(name) p->c.name = (double *)at; at += (size_t)n * sizeof(double);
+    TWIN_CELL_ARRAYS(TWIN_X_BIND)
+#undef TWIN_X_BIND
+#define TWIN_X_BIND(name) p->x.name = (double *)at; at += (size_t)n * sizeof(double);
+    TWIN_INTERNAL_ARRAYS(TWIN_X_BIND)
+#undef TWIN_X_BIND
+    p->coef = (double *)at;
+    at += (size_t)TWIN_COEF_PLANES * (size_t)n * sizeof(double);
+    p->order = (int *)at;
+    return TWIN_OK;
+}
+
+static double start_or_nan(double start) { return start == TWIN_NONE ? NAN : start; }
+
+void twin_pack_defaults(twin_pack *p)
+{
+    int k, i;
+    memset(p->block, 0, p->block_size);
+    twin_settings_defaults(p->s);
+    p->s->pack_cells_in_series = p->n;
+    for (k = 0; k < TWIN_N_VARS; ++k) {
+        const twin_var_info *info = &twin_vars[k];
+        if (info->where == TWIN_WHERE_CELLS) {
+            double *a = *(double **)((char *)&p->c + info->offset);
+            for (i = 0; i < p->n; ++i) a[i] = start_or_nan(info->start);
+        } else if (info->where == TWIN_WHERE_PACK) {
+            *(double *)((char *)p->v + info->offset) = start_or_nan(info->start);
+        }
+    }
+}
+
+/* --- access by value reference ------------------------------------------------------------------ */
+
+double *twin_real_ref(twin_pack *p, unsigned int vr, int index)
+{
+    const twin_var_info *info = twin_var_by_vr(vr);
+    if (info == NULL || index < 0) return NULL;
+    switch (info->where) {
+    case TWIN_WHERE_SETTINGS:
+        if (info->type != TWIN_TYPE_REAL || index >= info->length) return NULL;
+        return (double *)((char *)p->s + info->offset) + index;
+    case TWIN_WHERE_CELLS:
+        if (index >= p->n) return NULL;
+        return *(double **)((char *)&p->c + info->offset) + index;
+    case TWIN_WHERE_PACK:
+        if (index != 0) return NULL;
+        return (double *)((char *)p->v + info->offset);
+    }
+    return NULL;
+}
+
+int *twin_int_ref(twin_pack *p, unsigned int vr, int index)
+{
+    const twin_var_info *info = twin_var_by_vr(vr);
+    if (info == NULL || info->where != TWIN_WHERE_SETTINGS || info->type == TWIN_TYPE_REAL) return NULL;
+    if (index < 0 || index >= info->length) return NULL;
+    return (int *)((char *)p->s + info->offset) + index;
+}
+
+static twin_status range_message(const twin_var_info *info, int index, int indexed, double value, char *msg,
+                                 size_t size)
+{
+    char where[160];
+    if (indexed)
+        snprintf(where, sizeof where, "%s[%d]", info->id, index);
+    else
+        snprintf(where, sizeof where, "%s", info->id);
+    if (msg == NULL || size == 0) return TWIN_ERR_VALUE;
+    if (value != value) {
+        if (info->start == TWIN_NONE && info->causality != TWIN_CAUSALITY_INPUT)
+            snprintf(msg, size, "%s has no value; set it in the parameter set", where);
+        else
+            snprintf(msg, size, "%s is not a number", where);
+    } else if (info->min != TWIN_NONE && info->max != TWIN_NONE)
+        snprintf(msg, size, "%s = %.9g [%s] is outside the allowed range %.9g .. %.9g", where, value, info->unit,
+                 info->min, info->max);
+    else if (info->min != TWIN_NONE)
+        snprintf(msg, size, "%s = %.9g [%s] is below the minimum %.9g", where, value, info->unit, info->min);
+    else if (info->max != TWIN_NONE)
+        snprintf(msg, size, "%s = %.9g [%s] is above the maximum %.9g", where, value, info->unit, info->max);
+    else
+        snprintf(msg, size, "%s = %.9g [%s] is not allowed", where, value, info->unit);
+    return TWIN_ERR_VALUE;
+}
+
+static int value_ok(const twin_var_info *info, double value)
+{
+    if (value != value) return 0;
+    if (info->min != TWIN_NONE && value < info->min) return 0;
+    if (info->max != TWIN_NONE && value > info->max) return 0;
+    if (info->type != TWIN_TYPE_REAL && value != floor(value)) return 0;
+    if (info->type == TWIN_TYPE_REAL && (value == HUGE_VAL || value == -HUGE_VAL) && info->max == TWIN_NONE &&
+        info->min == TWIN_NONE)
+        return 0;
+    return 1;
+}
+
+twin_status twin_set(twin_pack *p, unsigned int vr, int index, double value, char *msg, size_t size)
+{
+    const twin_var_info *info = twin_var_by_vr(vr);
+    if (info == NULL) {
+        if (msg && size) snprintf(msg, size, "no variable has value reference %u", vr);
+        return TWIN_ERR_UNKNOWN;
+    }
+    if (info->causality == TWIN_CAUSALITY_STRUCTURAL) {
+        if (value == (double)p->n && index == 0) return TWIN_OK;
+        if (msg && size) snprintf(msg, size, "%s is fixed at %d by the memory layout", info->id, p->n);
+        return TWIN_ERR_VALUE;
+    }
+    if (!value_ok(info, value)) return range_message(info, index, info->where == TWIN_WHERE_CELLS, value, msg, size);
+    if (info->where == TWIN_WHERE_SETTINGS && info->type != TWIN_TYPE_REAL) {
+        int *ref = twin_int_ref(p, vr, index);
+        if (ref == NULL) goto bad_index;
+        *ref = (int)value;
+        return TWIN_OK;
+    } else {
+        double *ref = twin_real_ref(p, vr, index);
+        if (ref == NULL) goto bad_index;
+        *ref = value;
+        return TWIN_OK;
+    }
+bad_index:
+    if (msg && size) snprintf(msg, size, "%s has no element %d", info->id, index);
+    return TWIN_ERR_SIZE;
+}
+
+twin_status twin_get(twin_pack *p, unsigned int vr, int index, double *value)
+{
+    const twin_var_info *info = twin_var_by_vr(vr);
+    if (info == NULL) return TWIN_ERR_UNKNOWN;
+    if (info->where == TWIN_WHERE_SETTINGS && info->type != TWIN_TYPE_REAL) {
+        int *ref = twin_int_ref(p, vr, index);
+        if (ref == NULL) return TWIN_ERR_SIZE;
+        *value = (double)*ref;
+    } else {
+        double *ref = twin_real_ref(p, vr, index);
+        if (ref == NULL) return TWIN_ERR_SIZE;
+        *value = *ref;
+    }
+    return TWIN_OK;
+}
+
+/* --- checks ------------------------------------------------------------------------------------ */
+
+#define FAIL(...)                                                                                                \
+    do {                                                                                                         \
+        if (msg && size) snprintf(msg, size, __VA_ARGS__);                                                       \
+        return TWIN_ERR_VALUE;                                                                                   \
+    } while (0)
+
+static twin_status check_tables(const twin_tables *t, char *msg, size_t size)
+{
+    int ncol, k, c;
+    long rows;
+    if (t->values == NULL) FAIL("cell tables are missing");
+    if (t->n_rc < 0 || t->n_rc > TWIN_MAX_RC) FAIL("cell tables have %d RC pairs; 0 to %d are supported", t->n_rc, TWIN_MAX_RC);
+    if (t->n_soc < 2) FAIL("cell.table_soc needs at least 2 breakpoints, got %d", t->n_soc);
+    if (t->n_temp < 1) FAIL("cell.table_temperature needs at least 1 breakpoint");
+    if (!(t->soc_step > 0.0) || !isfinite(t->soc_first) || !isfinite(t->soc_step))
+        FAIL("cell.table_soc must ascend evenly (step %.9g)", t->soc_step);
+    if (t->n_temp > 1 && (!(t->temp_step > 0.0) || !isfinite(t->temp_first) || !isfinite(t->temp_step)))
+        FAIL("cell.table_temperature must ascend evenly (step %.9g)", t->temp_step);
+    ncol = twin_table_columns(t->n_rc);
+    rows = (long)t->n_soc * (long)t->n_temp;
+    for (k = 0; k < rows; ++k) {
+        const double *row = t->values + (size_t)k * (size_t)ncol;
+        double soc = t->soc_first + (k % t->n_soc) * t->soc_step;
+        double temp = t->temp_first + (k / t->n_soc) * t->temp_step;
+        for (c = 0; c < ncol; ++c) {
+            static const char *names[] = {"cell.ocv_charge", "cell.ocv_discharge", "cell.r0", "cell.r1", "cell.r2",
+                                          "cell.r3", "cell.tau1", "cell.tau2", "cell.tau3"};
+            double x = row[c];
+            int is_tau = c >= 3 + t->n_rc;
+            const char *name = is_tau ? names[6 + (c - 3 - t->n_rc)] : names[c];
+            if (!isfinite(x) || x < 0.0 || (is_tau && !(x > 0.0)))
+                FAIL("%s at SOC %.4g, %.4g degC is %.9g; it must be a finite number%s", name, soc, temp, x,
+                     is_tau ? " above 0" : " not below 0");
+        }
+        if (row[TWIN_COL_OCV_CHARGE] < row[TWIN_COL_OCV_DISCHARGE])
+            FAIL("cell.ocv_charge (%.6g V) is below cell.ocv_discharge (%.6g V) at SOC %.4g, %.4g degC; the charge "
+                 "branch must not be below the discharge branch",
+                 row[TWIN_COL_OCV_CHARGE], row[TWIN_COL_OCV_DISCHARGE], soc, temp);
+    }
+    return TWIN_OK;
+}
+
+twin_status twin_pack_check(const twin_pack *p, char *msg, size_t size)
+{
+    const twin_settings *s = p->s;
+    int k, i;
+    twin_status st;
+    if (s->pack_cells_in_series != p->n)
+        FAIL("pack.cells_in_series is %d but the twin was built for %d cells", s->pack_cells_in_series, p->n);
+    for (k = 0; k < TWIN_N_VARS; ++k) {
+        const twin_var_info *info = &twin_vars[k];
+        if (info->causality == TWIN_CAUSALITY_INPUT || info->causality == TWIN_CAUSALITY_OUTPUT) continue;
+        if (info->where == TWIN_WHERE_SETTINGS) {
+            for (i = 0; i < info->length; ++i) {
+                double x = info->type == TWIN_TYPE_REAL ? ((const double *)((const char *)s + info->offset))[i]
+                                                        : (double)((const int *)((const char *)s + info->offset))[i];
+                if (!value_ok(info, x)) return range_message(info, i, info->length > 1, x, msg, size);
+            }
+        } else if (info->where == TWIN_WHERE_CELLS && info->causality == TWIN_CAUSALITY_PARAMETER) {
+            const double *a = *(double *const *)((const char *)&p->c + info->offset);
+            for (i = 0; i < p->n; ++i)
+                if (!value_ok(info, a[i])) return range_message(info, i, 1, a[i], msg, size);
+        } else if (info->where == TWIN_WHERE_CELLS && (info->min != TWIN_NONE || info->max != TWIN_NONE)) {
+            const double *a = *(double *const *)((const char *)&p->c + info->offset);
+            for (i = 0; i < p->n; ++i)
+                if (!value_ok(info, a[i])) return range_message(info, i, 1, a[i], msg, size);
+        }
+    }
+    if (s->protection_cell_overvoltage_release >= s->protection_cell_overvoltage)
+        FAIL("protection.cell_overvoltage_release (%.4g V) must be below protection.cell_overvoltage (%.4g V)",
+             s->protection_cell_overvoltage_release, s->protection_cell_overvoltage);
+    if (s->protection_cell_undervoltage_release <= s->protection_cell_undervoltage)
+        FAIL("protection.cell_undervoltage_release (%.4g V) must be above protection.cell_undervoltage (%.4g V)",
+             s->protection_cell_undervoltage_release, s->protection_cell_undervoltage);
+    if (s->protection_charge_overtemperature_release >= s->protection_charge_overtemperature)
+        FAIL("protection.charge_overtemperature_release must be below protection.charge_overtemperature");
+    if (s->protection_discharge_overtemperature_release >= s->protection_discharge_overtemperature)
+        FAIL("protection.discharge_overtemperature_release must be below protection.discharge_overtemperature");
+    if (s->protection_charge_undertemperature_release <= s->protection_charge_undertemperature)
+        FAIL("protection.charge_undertemperature_release must be above protection.charge_undertemperature");
+    if (s->protection_discharge_undertemperature_release <= s->protection_discharge_undertemperature)
+        FAIL("protection.discharge_undertemperature_release must be above protection.discharge_undertemperature");
+    if (s->balancer_stop_delta > s->balancer_start_delta)
+        FAIL("balancer.stop_delta (%.4g V) must not exceed balancer.start_delta (%.4g V)", s->balancer_stop_delta,
+             s->balancer_start_delta);
+    for (i = 1; i < 4; ++i) {
+        if (s->limits_ccl_voltage[i] < s->limits_ccl_voltage[i - 1])
+            FAIL("limits.ccl_voltage must ascend (element %d is %.4g V, below %.4g V)", i, s->limits_ccl_voltage[i],
+                 s->limits_ccl_voltage[i - 1]);
+        if (s->limits_dcl_voltage[i] > s->limits_dcl_voltage[i - 1])
+            FAIL("limits.dcl_voltage must descend (element %d is %.4g V, above %.4g V)", i, s->limits_dcl_voltage[i],
+                 s->limits_dcl_voltage[i - 1]);
+    }
+    if (s->balancer_policy == TWIN_BALANCER_POLICY_SOC_HISTORY && s->balancer_topology != TWIN_BALANCER_TOPOLOGY_PASSIVE)
+        FAIL("balancer.policy 'soc_history' bleeds surplus charge (the foxBMS history strategy) and needs "
+             "balancer.topology 'passive'; use 'voltage_delta' or 'external' with active balancers");
+    st = check_tables(&p->tables, msg, size);
+    if (st != TWIN_OK) return st;
+    if (p->events == NULL && p->n_events != 0) FAIL("fault events are missing");
+    for (k = 0; k < p->n_events; ++k) {
+        const twin_fault_event *e = &p->events[k];
+        const twin_var_info *info = twin_var_by_vr(e->vr);
+        if (info == NULL || info->where != TWIN_WHERE_CELLS || strncmp(info->id, "fault.", 6) != 0)
+            FAIL("fault event %d changes value reference %u, which is not a fault.* variable", k, e->vr);
+        if (e->cell < 0 || e->cell >= p->n)
+            FAIL("fault event %d (%s) is on cell %d; the pack has cells 0 .. %d", k, info->id, e->cell, p->n - 1);
+        if (!value_ok(info, e->value)) return range_message(info, e->cell, 1, e->value, msg, size);
+        if (!isfinite(e->time) || (k > 0 && e->time < p->events[k - 1].time))
+            FAIL("fault event %d (%s) has time %.9g s; events must be finite and sorted by time", k, info->id, e->time);
+    }
+    return TWIN_OK;
+}
+
+/* --- derived values, lookups and outputs ---------------------------------------------------------- */
+
+/* Present capacity and resistance scale from spread, ageing, parallel count and faults. */
+static void refresh_capacity_resistance(twin_pack *p)
+{
+    const double par = (double)p->s->pack_cells_in_parallel;
+    int i;
+    for (i = 0; i < p->n; ++i) {
+        double cap_as = 3600.0 * par * p->c.cell_capacity[i] * (1.0 - p->c.cell_capacity_fade[i]) *
+                        (1.0 - p->c.fault_capacity_loss[i]);
+        p->x.capacity_as[i] = cap_as;
+        p->x.inv_capacity[i] = 1.0 / cap_as;
+        p->c.cell_present_capacity[i] = cap_as / 3600.0;
+        p->x.r_scale[i] = p->c.cell_resistance_factor[i] * (1.0 + p->c.cell_resistance_growth[i]) / par;
+    }
+}
+
+void twin_pack_refresh(twin_pack *p)
+{
+    const twin_settings *s = p->s;
+    const double par = (double)s->pack_cells_in_parallel;
+    const double g_nb = 1.0 / s->pack_thermal_resistance_neighbor;
+    int i;
+    refresh_capacity_resistance(p);
+    for (i = 0; i < p->n; ++i) {
+        int neighbours = (i > 0) + (i < p->n - 1);
+        p->x.leak[i] = p->c.cell_self_discharge[i] * par + p->c.fault_leak_current[i];
+        p->x.thermal_g[i] = par / s->cell_thermal_resistance_ambient + g_nb * neighbours;
+        p->x.inv_thermal_g[i] = 1.0 / p->x.thermal_g[i];
+    }
+    p->in->thermal_dt = 0.0;
+}
+
+/* Grid position of every cell: offset of its lower-left table row and the two weights. */
+TWIN_VECTOR_CLONES static void locate_cells(const twin_tables *t, int n, const double *restrict soc,
+                                            const double *restrict temp, double *restrict base,
+                                            double *restrict ws, double *restrict wse, double *restrict wt)
+{
+    const double inv_ds = 1.0 / t->soc_step, inv_dt = t->n_temp > 1 ? 1.0 / t->temp_step : 0.0;
+    const double s_top = (double)(t->n_soc - 1), t_top = (double)(t->n_temp > 1 ? t->n_temp - 1 : 0);
+    const double s_last = (double)(t->n_soc - 2), t_last = (double)(t->n_temp > 1 ? t->n_temp - 2 : 0);
+    const double ncol = (double)twin_table_columns(t->n_rc), n_soc = (double)t->n_soc;
+    int i;
+    for (i = 0; i < n; ++i) {
+        const double raw = (soc[i] - t->soc_first) * inv_ds;
+        double fs = raw, ft = (temp[i] - t->temp_first) * inv_dt, is, it;
+        fs = fs >= 0.0 ? fs : 0.0; /* also maps NaN to 0 */
+        fs = fs <= s_top ? fs : s_top;
+        ft = ft >= 0.0 ? ft : 0.0;
+        ft = ft <= t_top ? ft : t_top;
+        is = floor(fs);
+        is = is <= s_last ? is : s_last;
+        it = floor(ft);
+        it = it <= t_last ? it : t_last;
+        ws[i] = fs - is;
+        wse[i] = raw == raw ? raw - is : ws[i]; /* beyond the table: along the end segment */
+        wt[i] = ft - it;
+        base[i] = (it * n_soc + is) * ncol;
+    }
+}
+
+/* Bilinear interpolation, v = c0 + ws c1 + wt (c2 + ws c3) on the table cell the SOC and temperature
+ * fall in. A cell stays in one table cell for many steps, so its coefficients are kept (for every
+ * interpolated column) and refilled only when it moves to another table cell: the per-step work is
+ * then contiguous and vectorizes, where gathering four table corners per column does not. */
+static void refill_coefficients(const twin_tables *t, int n, int ncoef_cols, const double *restrict base,
+                                double *restrict key, double *restrict coef)
+{
+    const long step_s = twin_table_columns(t->n_rc);
+    const long step_t = t->n_temp > 1 ? (long)t->n_soc * step_s : 0;
+    const size_t plane = (size_t)n;
+    int i, c;
+    for (i = 0; i < n; ++i) {
+        const long b = (long)base[i];
+        if (base[i] == key[i]) continue;
+        key[i] = base[i];
+        for (c = 0; c < ncoef_cols; ++c) {
+            const double *v = t->values + c;
+            const double v00 = v[b], v01 = v[b + step_s], v10 = v[b + step_t], v11 = v[b + step_t + step_s];
+            double *k = coef + (size_t)(4 * c) * plane + (size_t)i;
+            k[0] = v00;
+            k[plane] = v01 - v00;
+            k[2 * plane] = v10 - v00;
+            k[3 * plane] = (v11 - v10) - (v01 - v00);
+        }
+    }
+}
+
+TWIN_VECTOR_CLONES static void interpolate_column(int n, const double *restrict coef, const double *restrict ws,
+                                                  const double *restrict wt, double *restrict out)
+{
+    const double *c0 = coef, *c1 = coef + n, *c2 = coef + 2 * n, *c3 = coef + 3 * n;
+    int i;
+    for (i = 0; i < n; ++i) out[i] = c0[i] + ws[i] * c1[i] + wt[i] * (c2[i] + ws[i] * c3[i]);
+}
+
+TWIN_VECTOR_CLONES static void scale_column(int n, double *restrict out, const double *restrict scale,
+                                            const double *restrict add)
+{
+    int i;
+    if (add != NULL)
+        for (i = 0; i < n; ++i) out[i] = out[i] * scale[i] + add[i];
+    else
+        for (i = 0; i < n; ++i) out[i] *= scale[i];
+}
+
+/* Number of table columns that need interpolation (time constants that are the same over the
+ * whole table are not interpolated). */
+static int interpolated_columns(const twin_pack *p)
+{
+    int k;
+    for (k = 0; k < p->tables.n_rc; ++k)
+        if (!(p->in->tau_const[k] > 0.0)) return twin_table_columns(p->tables.n_rc);
+    return 3 + p->tables.n_rc;
+}
+
+/* Cached table values at each cell's present SOC and temperature. */
+static void lookup_cells(twin_pack *p)
+{
+    const twin_tables *t = &p->tables;
+    const int n_rc = t->n_rc, n = p->n, ncols = interpolated_columns(p);
+    double *rc_r[TWIN_MAX_RC], *rc_tau[TWIN_MAX_RC];
+    double *base = p->x.lookup_base, *ws = p->x.lookup_ws, *wse = p->x.lookup_wse, *wt = p->x.lookup_wt;
+    const size_t plane = 4 * (size_t)n;
+    int i, k;
+    rc_r[0] = p->x.rc_r1, rc_r[1] = p->x.rc_r2, rc_r[2] = p->x.rc_r3;
+    rc_tau[0] = p->x.rc_tau1, rc_tau[1] = p->x.rc_tau2, rc_tau[2] = p->x.rc_tau3;
+    locate_cells(t, n, p->c.cell_soc, p->c.cell_temperature, base, ws, wse, wt);
+    refill_coefficients(t, n, ncols, base, p->x.lookup_key, p->coef);
+    /* OCV continues along the end segments outside the SOC range (an over-charged cell keeps
+       rising, an over-discharged one keeps falling); resistances and time constants stay flat */
+    interpolate_column(n, p->coef + TWIN_COL_OCV_CHARGE * plane, wse, wt, p->x.ocv_c);
+    interpolate_column(n, p->coef + TWIN_COL_OCV_DISCHARGE * plane, wse, wt, p->x.ocv_d);
+    interpolate_column(n, p->coef + TWIN_COL_R0 * plane, ws, wt, p->x.r0);
+    scale_column(n, p->x.r0, p->x.r_scale, p->c.fault_series_resistance);
+    for (k = 0; k < n_rc; ++k) {
+        interpolate_column(n, p->coef + (size_t)TWIN_COL_R(k) * plane, ws, wt, rc_r[k]);
+        scale_column(n, rc_r[k], p->x.r_scale, NULL);
+        if (ncols == 3 + n_rc)
+            for (i = 0; i < n; ++i) rc_tau[k][i] = p->in->tau_const[k];
+        else
+            interpolate_column(n, p->coef + (size_t)TWIN_COL_TAU(n_rc, k) * plane, ws, wt, rc_tau[k]);
+    }
+}
+
+TWIN_VECTOR_CLONES static void voltage_outputs(twin_pack *p)
+{
+    const double m0 = p->s->cell_hysteresis_instantaneous;
+    int i;
+    for (i = 0; i < p->n; ++i) {
+        double ocv = twin_ocv(p->x.ocv_c[i], p->x.ocv_d[i], p->c.cell_hysteresis[i], m0, p->c.cell_hysteresis_sign[i]);
+        p->c.cell_ocv[i] = ocv;
+        p->c.cell_voltage[i] = ocv + p->x.r0[i] * p->c.cell_current[i] + p->c.cell_rc_voltage_1[i] +
+                               p->c.cell_rc_voltage_2[i] + p->c.cell_rc_voltage_3[i];
+    }
+}
+
+static void pack_outputs(twin_pack *p)
+{
+    twin_pack_vars *v = p->v;
+    double sum_v = 0.0, sum_soc = 0.0, vmax = -HUGE_VAL, vmin = HUGE_VAL, smax = -HUGE_VAL, smin = HUGE_VAL;
+    double tmax = -HUGE_VAL, tmin = HUGE_VAL;
+    int i;
+    for (i = 0; i < p->n; ++i) {
+        double vm = p->c.cell_voltage_measured[i], soc = p->c.cell_soc[i], tm = p->c.cell_temperature_measured[i];
+        sum_v += p->c.cell_voltage[i];
+        sum_soc += soc;
+        vmax = vm > vmax ? vm : vmax;
+        vmin = vm < vmin ? vm : vmin;
+        smax = soc > smax ? soc : smax;
+        smin = soc < smin ? soc : smin;
+        if (tm == tm) {
+            tmax = tm > tmax ? tm : tmax;
+            tmin = tm < tmin ? tm : tmin;
+        }
+    }
+    v->pack_voltage = sum_v + v->pack_applied_current * p->s->pack_busbar_resistance * (double)(p->n - 1);
+    v->pack_max_cell_voltage = vmax;
+    v->pack_min_cell_voltage = vmin;
+    v->pack_cell_voltage_spread = vmax - vmin;
+    v->pack_soc = sum_soc / (double)p->n;
+    v->pack_soc_spread = smax - smin;
+    v->pack_max_temperature = tmax == -HUGE_VAL ? NAN : tmax;
+    v->pack_min_temperature = tmin == HUGE_VAL ? NAN : tmin;
+}
+
+void twin_apply_events(twin_pack *p)
+{
+    int changed = 0;
+    while (p->events != NULL && p->in->next_event < p->n_events && p->events[p->in->next_event].time <= p->in->time) {
+        const twin_fault_event *e = &p->events[p->in->next_event];
+        double *ref = twin_real_ref(p, e->vr, e->cell);
+        if (ref != NULL) *ref = e->value;
+        p->in->next_event += 1;
+        changed = 1;
+    }
+    if (changed) {
+        twin_pack_refresh(p);
+        lookup_cells(p);
+    }
+}
+
+/* The time constant of RC pair k if it is the same at every table point, else 0. */
+static double constant_tau(const twin_tables *t, int k)
+{
+    const int ncol = twin_table_columns(t->n_rc);
+    const long rows = (long)t->n_soc * (long)t->n_temp;
+    const double tau = t->values[TWIN_COL_TAU(t->n_rc, k)];
+    long r;
+    for (r = 1; r < rows; ++r)
+        if (t->values[(size_t)r * (size_t)ncol + (size_t)TWIN_COL_TAU(t->n_rc, k)] != tau) return 0.0;
+    return tau;
+}
+
+void twin_pack_init(twin_pack *p)
+{
+    const twin_settings *s = p->s;
+    twin_internal *in = p->in;
+    int i, k;
+    memset(in, 0, sizeof *in);
+    for (k = 0; k < TWIN_N_PROTECTIONS; ++k) in->prot_timer[k] = -1.0;
+    in->decision_timer = HUGE_VAL; /* the first step decides */
+    twin_rng_seed(in->rng, (uint64_t)s->sensor_seed);
+    for (i = 0; i < p->n; ++i) {
+        p->c.cell_soc[i] = p->c.cell_initial_soc[i];
+        p->c.cell_rc_voltage_1[i] = p->c.cell_rc_voltage_2[i] = p->c.cell_rc_voltage_3[i] = 0.0;
+        p->c.cell_hysteresis[i] = s->cell_initial_hysteresis;
+        p->c.cell_hysteresis_sign[i] = 0.0;
+        p->c.cell_temperature[i] = s->pack_initial_temperature;
+        p->c.cell_throughput[i] = 0.0;
+        p->c.cell_current[i] = 0.0;
+        p->c.cell_heat[i] = 0.0;
+        p->c.balancer_bleed_current[i] = p->c.balancer_transfer_current[i] = p->c.balancer_active[i] = 0.0;
+        p->c.balancer_bleed_charge[i] = 0.0;
+        p->c.balancer_transfer_charge_in[i] = p->c.balancer_transfer_charge_out[i] = 0.0;
+        p->x.latch[i] = p->x.surplus_as[i] = p->x.command[i] = 0.0;
+    }
+    p->v->pack_applied_current = 0.0;
+    p->v->balancer_energy_dissipated = 0.0;
+    p->v->balancer_charge_moved = 0.0;
+    p->v->balancer_active_cells = 0.0;
+    p->v->bms_charge_enable = 1.0;
+    p->v->bms_discharge_enable = 1.0;
+    p->v->protection_cell_overvoltage_tripped = p->v->protection_cell_undervoltage_tripped = 0.0;
+    p->v->protection_charge_overcurrent_tripped = p->v->protection_discharge_overcurrent_tripped = 0.0;
+    p->v->protection_charge_overtemperature_tripped = p->v->protection_charge_undertemperature_tripped = 0.0;
+    p->v->protection_discharge_overtemperature_tripped = p->v->protection_discharge_undertemperature_tripped = 0.0;
+    for (k = 0; k < TWIN_MAX_RC; ++k) in->tau_const[k] = k < p->tables.n_rc ? constant_tau(&p->tables, k) : 0.0;
+    for (i = 0; i < p->n; ++i) p->x.ageing_charge[i] = 0.0;
+    for (i = 0; i < p->n; ++i) p->x.lookup_key[i] = -1.0; /* no coefficients yet */
+    twin_pack_refresh(p);
+    lookup_cells(p);
+    twin_apply_events(p);
+    voltage_outputs(p);
+    twin_sensors_update(p);
+    pack_outputs(p);
+    twin_protection_update(p, 0.0);
+    twin_limits_update(p);
+}
+
+/* --- the step ------------------------------------------------------------------------------------ */
+
+/* One RC pair of every cell over one step (exact solution), adding its loss to heat. Written as a
+ * branch-free loop of its own so that compilers vectorize it, exp included. */
+TWIN_VECTOR_CLONES static void rc_pairs_update(int n, double *restrict v, const double *restrict r, const double *restrict tau,
+                            const double *restrict it, double *restrict heat, double dt, double alpha_const)
+{
+    int i;
+    if (alpha_const > 0.0) { /* the same time constant everywhere: one exp for all cells */
+        const double a = alpha_const;
+        for (i = 0; i < n; ++i) {
+            const double g = r[i] > 0.0 ? 1.0 / r[i] : 0.0;
+            const double vn = a * v[i] + (1.0 - a) * r[i] * it[i];
+            v[i] = vn;
+            heat[i] += vn * vn * g;
+        }
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        const double a = twin_exp(-dt / tau[i]);
+        const double g = r[i] > 0.0 ? 1.0 / r[i] : 0.0;
+        const double vn = a * v[i] + (1.0 - a) * r[i] * it[i];
+        v[i] = vn;
+        heat[i] += vn * vn * g;
+    }
+}
+
+/* Per-cell arrays of the cell update, passed as restrict parameters so that compilers see they do
+ * not overlap and vectorize the loop (restrict on block-scope pointers is not enough for GCC). */
+TWIN_VECTOR_CLONES static void charge_and_hysteresis(int n, double current, double dt, double eta_c, double gamma_dt,
+                                  double bleed_heat, double *restrict soc, double *restrict h,
+                                  double *restrict hs, double *restrict thr, double *restrict aged,
+                                  double *restrict cur, double *restrict heat, const double *restrict bleed,
+                                  const double *restrict transfer, const double *restrict inv_q,
+                                  const double *restrict leak, const double *restrict r0)
+{
+    int i;
+    for (i = 0; i < n; ++i) {
+        const double it = current + transfer[i] - bleed[i];
+        const double itot = it - leak[i];
+        const double eta_tot = itot > 0.0 ? eta_c : 1.0;
+        const double eta_it = it > 0.0 ? eta_c : 1.0;
+        const double abs_it = it >= 0.0 ? it : -it;
+        const double a = twin_exp(-(eta_it * abs_it * gamma_dt * inv_q[i]));
+        const double sg = twin_sign(it);
+        soc[i] += eta_tot * itot * dt * inv_q[i];
+        h[i] = sg + (h[i] - sg) * a;
+        hs[i] = sg != 0.0 ? sg : hs[i];
+        thr[i] += abs_it * dt / 3600.0;
+        aged[i] += abs_it * dt;
+        cur[i] = it;
+        heat[i] = it * it * r0[i] + bleed_heat * bleed[i] * bleed[i];
+    }
+}
+
+/* Charge, RC pairs, hysteresis, throughput and heat of every cell over one step. */
+static void cells_update(twin_pack *p, double current, double dt)
+{
+    const twin_settings *s = p->s;
+    const double bleed_heat = s->balancer_bleed_heat_fraction * s->balancer_bleed_resistance;
+    const double busbar_heat = 0.5 * current * current * s->pack_busbar_resistance;
+    const int n_rc = p->tables.n_rc, n = p->n;
+    double *heat = p->c.cell_heat, *cur = p->c.cell_current;
+    double alpha[TWIN_MAX_RC];
+    int i, k;
+    charge_and_hysteresis(n, current, dt, s->cell_coulombic_efficiency, s->cell_hysteresis_rate * dt, bleed_heat,
+                          p->c.cell_soc, p->c.cell_hysteresis, p->c.cell_hysteresis_sign, p->c.cell_throughput,
+                          p->x.ageing_charge, cur, heat, p->c.balancer_bleed_current,
+                          p->c.balancer_transfer_current, p->x.inv_capacity, p->x.leak, p->x.r0);
+    heat[0] += busbar_heat * (n > 1);
+    for (i = 1; i < n - 1; ++i) heat[i] += 2.0 * busbar_heat;
+    if (n > 1) heat[n - 1] += busbar_heat;
+    if (p->in->rc_alpha_dt != dt) {
+        for (k = 0; k < TWIN_MAX_RC; ++k)
+            p->in->rc_alpha[k] = p->in->tau_const[k] > 0.0 ? twin_exp(-dt / p->in->tau_const[k]) : 0.0;
+        p->in->rc_alpha_dt = dt;
+    }
+    for (k = 0; k < TWIN_MAX_RC; ++k) alpha[k] = p->in->rc_alpha[k];
+    if (n_rc >= 1) rc_pairs_update(n, p->c.cell_rc_voltage_1, p->x.rc_r1, p->x.rc_tau1, cur, heat, dt, alpha[0]);
+    if (n_rc >= 2) rc_pairs_update(n, p->c.cell_rc_voltage_2, p->x.rc_r2, p->x.rc_tau2, cur, heat, dt, alpha[1]);
+    if (n_rc >= 3) rc_pairs_update(n, p->c.cell_rc_voltage_3, p->x.rc_r3, p->x.rc_tau3, cur, heat, dt, alpha[2]);
+}
+
+/* Capacity fade and resistance growth: linear in charge throughput and in time, rates doubling
+ * every ageing.temperature_doubling kelvin above the reference temperature. Applied once per
+ * AGEING_INTERVAL of simulated time (or every step when steps are longer) with the temperature at
+ * that moment: ageing is far slower than a minute, and this saves an exp per cell and step. */
+#define AGEING_INTERVAL 60.0
+static void ageing_update(twin_pack *p, double dt)
+{
+    const twin_settings *s = p->s;
+    const double per_as = s->ageing_capacity_fade_per_cycle / (2.0 * 3600.0 * (double)s->pack_cells_in_parallel);
+    const double per_s = s->ageing_capacity_fade_per_year / SECONDS_PER_YEAR;
+    const double k_t = LN2 / s->ageing_temperature_doubling, t_ref = s->ageing_reference_temperature;
+    const double growth = s->ageing_resistance_growth_per_fade;
+    double elapsed;
+    int i;
+    p->in->ageing_time += dt;
+    if (p->in->ageing_time < AGEING_INTERVAL) return;
+    elapsed = p->in->ageing_time;
+    p->in->ageing_time = 0.0;
+    if (per_as == 0.0 && per_s == 0.0) {
+        for (i = 0; i < p->n; ++i) p->x.ageing_charge[i] = 0.0;
+        return;
+    }
+    for (i = 0; i < p->n; ++i) {
+        const double rate = twin_exp(k_t * (p->c.cell_temperature[i] - t_ref));
+        double fade = (per_as * p->x.ageing_charge[i] / p->c.cell_capacity[i] + per_s * elapsed) * rate;
+        double f = p->c.cell_capacity_fade[i] + fade;
+        f = f < 0.99 ? f : 0.99;
+        fade = f - p->c.cell_capacity_fade[i];
+        p->c.cell_capacity_fade[i] = f;
+        p->c.cell_resistance_growth[i] += growth * fade;
+        p->x.ageing_charge[i] = 0.0;
+    }
+    refresh_capacity_resistance(p);
+}
+
+/* Lumped thermal nodes: C dT/dt = Q + G_amb (T_amb - T) + G_nb sum_neighbours (T_nb - T).
+ * Each node relaxes exactly towards its steady value with the neighbours held at their
+ * start-of-step temperatures; the update is a convex combination of old temperatures and
+ * sources, so it is stable for any dt. Its steady state is the exact steady state. */
+TWIN_VECTOR_CLONES static void thermal_update(twin_pack *p, double ambient, double dt)
+{
+    const twin_settings *s = p->s;
+    const double par = (double)s->pack_cells_in_parallel;
+    const double g_amb = par / s->cell_thermal_resistance_ambient, g_nb = 1.0 / s->pack_thermal_resistance_neighbor;
+    const double heat_capacity = s->cell_heat_capacity * par;
+    double *restrict t = p->c.cell_temperature, *restrict target = p->x.heat_scratch;
+    const double *restrict heat = p->c.cell_heat, *restrict g = p->x.thermal_g, *restrict inv_g = p->x.inv_thermal_g;
+    const int n = p->n;
+    int i;
+    if (p->in->thermal_dt != dt) {
+        for (i = 0; i < n; ++i) p->x.thermal_alpha[i] = twin_exp(-dt * g[i] / heat_capacity);
+        p->in->thermal_dt = dt;
+    }
+    if (n == 1) {
+        target[0] = (heat[0] + g_amb * ambient) * inv_g[0];
+    } else {
+        target[0] = (heat[0] + g_amb * ambient + g_nb * t[1]) * inv_g[0];
+        for (i = 1; i < n - 1; ++i) target[i] = (heat[i] + g_amb * ambient + g_nb * (t[i - 1] + t[i + 1])) * inv_g[i];
+        target[n - 1] = (heat[n - 1] + g_amb * ambient + g_nb * t[n - 2]) * inv_g[n - 1];
+    }
+    for (i = 0; i < n; ++i) t[i] = target[i] + (t[i] - target[i]) * p->x.thermal_alpha[i];
+}
+
+twin_status twin_step(twin_pack *p, double dt)
+{
+    twin_pack_vars *v = p->v;
+    double current = v->pack_current;
+    int i;
+    if (!(dt > 0.0) || !isfinite(dt)) return TWIN_ERR_VALUE;
+    if (!isfinite(current) || !isfinite(v->pack_ambient_temperature)) return TWIN_ERR_VALUE;
+    if (p->s->balancer_policy == TWIN_BALANCER_POLICY_EXTERNAL)
+        for (i = 0; i < p->n; ++i) {
+            double c = p->c.balancer_command[i];
+            if (!(c == -1.0 || c == 0.0 || c == 1.0)) return TWIN_ERR_VALUE;
+        }
+    twin_apply_events(p);
+    if ((current > 0.0 && v->bms_charge_enable == 0.0) || (current < 0.0 && v->bms_discharge_enable == 0.0))
+        current = 0.0;
+    v->pack_applied_current = current;
+    twin_balancer_decide(p, dt);
+    twin_balancer_actuate(p, dt);
+    cells_update(p, current, dt);
+    ageing_update(p, dt);
+    thermal_update(p, v->pack_ambient_temperature, dt);
+    p->in->time += dt;
+    lookup_cells(p);
+    voltage_outputs(p);
+    twin_sensors_update(p);
+    pack_outputs(p);
+    twin_protection_update(p, dt);
+    twin_limits_update(p);
+    return TWIN_OK;
+}
+
+/* --- the bulk run ----------------------------------------------------------------------------- */
+
+void twin_stop_none(twin_stop *stop)
+{
+    stop->max_cell_voltage = HUGE_VAL;
+    stop->min_cell_voltage = -HUGE_VAL;
+    stop->max_pack_voltage = HUGE_VAL;
+    stop->min_pack_voltage = -HUGE_VAL;
+    stop->min_abs_current = -HUGE_VAL;
+    stop->max_voltage_spread = -HUGE_VAL;
+    stop->on_protection = 0;
+}
+
+/* Current that brings the highest (charging) or lowest (discharging) cell, or the pack, to the
+ * target at the end of the next step. Over a step each cell voltage is affine in the pack
+ * current, v_i = a_i + b_i I, with the OCV held (its change within one step is far below a mV). */
+static double hold_current(const twin_pack *p, const twin_drive *d, double dt)
+{
+    const int n_rc = p->tables.n_rc, n = p->n;
+    const double limit = d->current_limit;
+    const double *r[3], *tau[3], *vk[3];
+    const size_t plane = 4 * (size_t)n;
+    const double *slope_c = p->coef + TWIN_COL_OCV_CHARGE * plane + n, *slope_d = p->coef + TWIN_COL_OCV_DISCHARGE * plane + n;
+    double best = limit > 0.0 ? HUGE_VAL : -HUGE_VAL, sum_a = 0.0, sum_b = 0.0, current;
+    int i, k;
+    r[0] = p->x.rc_r1, r[1] = p->x.rc_r2, r[2] = p->x.rc_r3;
+    tau[0] = p->x.rc_tau1, tau[1] = p->x.rc_tau2, tau[2] = p->x.rc_tau3;
+    vk[0] = p->c.cell_rc_voltage_1, vk[1] = p->c.cell_rc_voltage_2, vk[2] = p->c.cell_rc_voltage_3;
+    for (i = 0; i < n; ++i) {
+        const double h = p->c.cell_hysteresis[i], wt = p->x.lookup_wt[i];
+        /* OCV slope of the present table segment (dOCV/dSOC), so the hold also anticipates the
+           OCV rise over the step, which reaches a mV per second on a steep knee */
+        const double sc = slope_c[i] + wt * slope_c[i + 2 * n], sd = slope_d[i] + wt * slope_d[i + 2 * n];
+        const double slope = (0.5 * (1.0 + h) * sc + 0.5 * (1.0 - h) * sd) / p->tables.soc_step;
+        double a = p->c.cell_ocv[i], b = p->x.r0[i] + slope * dt * p->x.inv_capacity[i];
+        const double bal = p->c.balancer_transfer_current[i] - p->c.balancer_bleed_current[i] - p->x.leak[i];
+        for (k = 0; k < n_rc; ++k) {
+            double al = twin_exp(-dt / tau[k][i]);
+            a += al * vk[k][i];
+            b += (1.0 - al) * r[k][i];
+        }
+        a += b * bal;
+        sum_a += a;
+        sum_b += b;
+        if (d->kind == TWIN_DRIVE_CELL_VOLTAGE && b > 0.0) {
+            double c = (d->value - a) / b;
+            best = limit > 0.0 ? (c < best ? c : best) : (c > best ? c : best);
+        }
+    }
+    if (d->kind == TWIN_DRIVE_PACK_VOLTAGE) {
+        sum_b += p->s->pack_busbar_resistance * (double)(n - 1);
+        best = sum_b > 0.0 ? (d->value - sum_a) / sum_b : 0.0;
+    }
+    current = best;
+    if (limit > 0.0) current = twin_clamp(current, 0.0, limit);
+    else current = twin_clamp(current, limit, 0.0);
+    return current;
+}
+
+static double drive_current(const twin_pack *p, const twin_drive *d, long k, double dt)
+{
+    double current;
+    switch (d->kind) {
+    case TWIN_DRIVE_PROFILE:
+        return d->current[k];
+    case TWIN_DRIVE_CURRENT:
+        return d->value;
+    case TWIN_DRIVE_POWER:
+        current = p->v->pack_voltage > 0.0 ? d->value / p->v->pack_voltage : 0.0;
+        if (d->current_limit > 0.0) current = twin_clamp(current, -d->current_limit, d->current_limit);
+        return current;
+    case TWIN_DRIVE_CELL_VOLTAGE:
+    case TWIN_DRIVE_PACK_VOLTAGE:
+        return hold_current(p, d, dt);
+    }
+    return 0.0;
+}
+
+twin_status twin_run(twin_pack *p, double dt, long n_steps, const twin_drive *drive, const twin_stop *stop,
+                     const twin_record *records, int n_records, long *steps_done, int *reason)
+{
+    long k;
+    int r, i;
+    const int want_cells = stop->max_cell_voltage < HUGE_VAL || stop->min_cell_voltage > -HUGE_VAL;
+    *steps_done = 0;
+    *reason = TWIN_STOP_STEPS;
+    if (drive->kind == TWIN_DRIVE_PROFILE && drive->current == NULL) return TWIN_ERR_VALUE;
+    for (k = 0; k < n_steps; ++k) {
+        twin_status st;
+        double asked;
+        p->v->pack_current = asked = drive_current(p, drive, k, dt);
+        if (drive->ambient != NULL) p->v->pack_ambient_temperature = drive->ambient[k];
+        if (drive->commands != NULL)
+            memcpy(p->c.balancer_command, drive->commands + (size_t)k * (size_t)p->n, (size_t)p->n * sizeof(double));
+        st = twin_step(p, dt);
+        if (st != TWIN_OK) return st;
+        for (r = 0; r < n_records; ++r)
+            memcpy(records[r].dst + (size_t)k * (size_t)records[r].count, records[r].src,
+                   (size_t)records[r].count * sizeof(double));
+        *steps_done = k + 1;
+        if (want_cells) {
+            double vmax = -HUGE_VAL, vmin = HUGE_VAL;
+            for (i = 0; i < p->n; ++i) {
+                double v = p->c.cell_voltage[i];
+                vmax = v > vmax ? v : vmax;
+                vmin = v < vmin ? v : vmin;
+            }
+            if (vmax >= stop->max_cell_voltage) { *reason = TWIN_STOP_MAX_CELL_VOLTAGE; break; }
+            if (vmin <= stop->min_cell_voltage) { *reason = TWIN_STOP_MIN_CELL_VOLTAGE; break; }
+        }
+        if (p->v->pack_voltage >= stop->max_pack_voltage) { *reason = TWIN_STOP_MAX_PACK_VOLTAGE; break; }
+        if (p->v->pack_voltage <= stop->min_pack_voltage) { *reason = TWIN_STOP_MIN_PACK_VOLTAGE; break; }
+        if (fabs(p->v->pack_applied_current) <= stop->min_abs_current) { *reason = TWIN_STOP_CURRENT; break; }
+        if (p->v->pack_cell_voltage_spread <= stop->max_voltage_spread) { *reason = TWIN_STOP_SPREAD; break; }
+        if (stop->on_protection && asked != 0.0 && p->v->pack_applied_current == 0.0) {
+            *reason = TWIN_STOP_PROTECTION;
+            break;
+        }
+    }
+    return TWIN_OK;
+}

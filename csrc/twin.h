@@ -1,0 +1,243 @@
+/* twin kernel: LFP cells, series pack, balancers, BMS protection and limits.
+ *
+ * Pure C99: no Python, no FMI, no I/O, no globals. All memory is the caller's: one block of
+ * twin_pack_block_size(n) bytes holds the settings, every per-cell array, the pack variables and
+ * the internal state, so copying the block copies the whole twin (FMU state get/set/serialize).
+ * The cell tables and fault events are read-only data the caller keeps alive beside the block.
+ *
+ * Conventions (stated once, here and in docs/conventions.md):
+ *   current      positive = charging; cell current = pack current + balancing currents into the cell
+ *   SOC          fraction 0..1 of the cell's present capacity (ageing and capacity faults applied)
+ *   temperature  degC
+ *   time         seconds; a step of length dt advances every state over [t, t + dt] with the
+ *                inputs held constant, and leaves every output describing time t + dt
+ *   charge       self-discharge and leak currents drain charge inside the cell: they change SOC
+ *                but do not flow through the terminals, so they cause no polarization or
+ *                hysteresis change
+ */
+#ifndef TWIN_H
+#define TWIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "twin_spec.h"
+
+#define TWIN_MAX_RC 3
+#define TWIN_N_PROTECTIONS 8
+#define TWIN_MESSAGE_SIZE 512
+#define TWIN_COEF_PLANES (4 * (3 + 2 * TWIN_MAX_RC))
+
+typedef enum twin_status {
+    TWIN_OK = 0,
+    TWIN_ERR_VALUE = 1,     /* a parameter, input or table value is out of range or not a number */
+    TWIN_ERR_SIZE = 2,      /* a size does not fit: cell count, block size, table shape */
+    TWIN_ERR_STATE = 3,     /* a serialized state does not belong to this twin */
+    TWIN_ERR_UNKNOWN = 4    /* no variable with that value reference */
+} twin_status;
+
+/* Protection channels, in the order of twin_pack_vars' protection_*_tripped outputs. */
+enum {
+    TWIN_PROT_CELL_OV = 0,
+    TWIN_PROT_CELL_UV,
+    TWIN_PROT_CHARGE_OC,
+    TWIN_PROT_DISCHARGE_OC,
+    TWIN_PROT_CHARGE_OT,
+    TWIN_PROT_CHARGE_UT,
+    TWIN_PROT_DISCHARGE_OT,
+    TWIN_PROT_DISCHARGE_UT
+};
+
+/* Cell tables on one uniform (SOC, temperature) grid. values holds n_temp x n_soc rows of
+ * twin_table_columns(n_rc) columns: ocv_charge, ocv_discharge, r0, r_1 .. r_n, tau_1 .. tau_n
+ * (resistances before time constants, so that constant time constants need no interpolation).
+ * Outside the SOC range the OCV branches continue along their end segments; everything else, and
+ * everything outside the temperature range, takes the nearest value (flat extrapolation). */
+typedef struct twin_tables {
+    int n_soc, n_temp, n_rc;
+    double soc_first, soc_step;
+    double temp_first, temp_step;
+    const double *values;
+} twin_tables;
+
+#define TWIN_COL_OCV_CHARGE 0
+#define TWIN_COL_OCV_DISCHARGE 1
+#define TWIN_COL_R0 2
+#define TWIN_COL_R(k) (3 + (k))
+#define TWIN_COL_TAU(n_rc, k) (3 + (n_rc) + (k))
+
+static inline int twin_table_columns(int n_rc) { return 3 + 2 * n_rc; }
+
+/* A change of one per-cell fault (a fault.* array) at a time, for runs with scheduled faults. */
+typedef struct twin_fault_event {
+    double time;     /* s; applied at the start of the first step beginning at or after it */
+    int cell;        /* 0-based */
+    unsigned int vr; /* value reference of a fault.* per-cell array */
+    double value;
+} twin_fault_event;
+
+/* Per-cell arrays the kernel keeps for itself (derived values, caches, policy state). */
+#define TWIN_INTERNAL_ARRAYS(X) \
+    X(capacity_as)    /* present capacity in A s: P, ageing and capacity faults applied */ \
+    X(r_scale)        /* factor on table resistances: spread, ageing, 1/P */ \
+    X(leak)           /* self-discharge plus fault leak, A */ \
+    X(r0)             /* tables at the present SOC and temperature, scaled: R0 incl. fault */ \
+    X(rc_r1) X(rc_r2) X(rc_r3) X(rc_tau1) X(rc_tau2) X(rc_tau3) \
+    X(ocv_c) X(ocv_d) /* OCV branches at the present SOC and temperature */ \
+    X(latch)          /* balancing hysteresis latch of the voltage-delta policy */ \
+    X(surplus_as)     /* SOC-history policy: charge still to bleed, A s */ \
+    X(heat_scratch)   /* thermal update scratch */ \
+    X(thermal_alpha)  /* exp(-dt G / C) for the cached dt */ \
+    X(thermal_g)      /* total thermal conductance to ambient and neighbours, W/K */ \
+    X(inv_thermal_g)  /* 1 / thermal_g */ \
+    X(inv_capacity)   /* 1 / capacity_as */ \
+    X(ageing_charge)  /* throughput (A s) since the last ageing update */ \
+    X(command)        /* balancing command the policy decided (before faults) */ \
+    X(lookup_base) X(lookup_ws) X(lookup_wse) X(lookup_wt) /* table position of each cell (scratch) */ \
+    X(lookup_key)     /* table position the cached coefficients belong to (-1: none) */
+
+typedef struct twin_internal_arrays {
+#define TWIN_X_DECLARE(name) double *name;
+    TWIN_INTERNAL_ARRAYS(TWIN_X_DECLARE)
+#undef TWIN_X_DECLARE
+} twin_internal_arrays;
+
+/* Pack-level internal state. */
+typedef struct twin_internal {
+    double time;                              /* s since start */
+    double idle_time;                         /* s the measured current has been below idle */
+    double decision_timer;                    /* s since the last balancing decision */
+    double prot_timer[TWIN_N_PROTECTIONS];    /* s the trip condition has held; < 0: not seen */
+    double prot_tripped_for[TWIN_N_PROTECTIONS]; /* s since the channel tripped */
+    double thermal_dt;                        /* dt thermal_alpha was computed for (0: none) */
+    double tau_const[TWIN_MAX_RC];            /* time constant of RC pair k if the same over the
+                                                 whole table, else 0 */
+    double rc_alpha[TWIN_MAX_RC];             /* exp(-rc_alpha_dt / tau_const[k]) */
+    double rc_alpha_dt;                       /* dt rc_alpha was computed for (0: none) */
+    double ageing_time;                       /* s since the last ageing update */
+    double soc_history_armed;                 /* 1 once the surplus was read for this rest */
+    double balancing_on;                      /* active policies: hysteresis latch */
+    double gauss_spare;                       /* second normal deviate of the last pair */
+    double has_spare;
+    uint64_t rng[4];                          /* xoshiro256** state */
+    long next_event;                          /* index of the next fault event */
+} twin_internal;
+
+typedef struct twin_pack {
+    int n;                      /* cells (groups) in series */
+    twin_settings *s;           /* in the block */
+    twin_pack_vars *v;          /* in the block */
+    twin_internal *in;          /* in the block */
+    twin_cell_arrays c;         /* spec'd per-cell arrays, in the block */
+    twin_internal_arrays x;     /* internal per-cell arrays, in the block */
+    double *coef;               /* bilinear coefficients: TWIN_COEF_PLANES planes of n, in the block */
+    int *order;                 /* scratch for sorting cells, in the block */
+    void *block;
+    size_t block_size;
+    twin_tables tables;         /* caller's data, read only */
+    const twin_fault_event *events; /* caller's data, sorted by time, or NULL */
+    long n_events;
+} twin_pack;
+
+/* --- life cycle ---------------------------------------------------------------------------- */
+
+size_t twin_pack_block_size(int n_cells);
+/* Lay the pack's arrays out in block (aligned to 8 bytes, at least twin_pack_block_size bytes).
+ * Does not touch the block's content. */
+twin_status twin_pack_bind(twin_pack *p, int n_cells, void *block, size_t size);
+/* Spec start values everywhere; values without one are left invalid until set. */
+void twin_pack_defaults(twin_pack *p);
+/* Check settings, per-cell parameters and tables; on error write a message that names the
+ * variable, its value and the allowed range into msg. */
+twin_status twin_pack_check(const twin_pack *p, char *msg, size_t msg_size);
+/* Start: states from their initial values, outputs at time 0. Call after a successful check. */
+void twin_pack_init(twin_pack *p);
+/* Recompute derived per-cell values after parameters changed during a run. */
+void twin_pack_refresh(twin_pack *p);
+
+/* --- stepping -------------------------------------------------------------------------------- */
+
+/* Advance by dt seconds (> 0) with the inputs in p->v (pack_current, pack_ambient_temperature)
+ * and p->c.balancer_command. */
+twin_status twin_step(twin_pack *p, double dt);
+
+typedef enum twin_drive_kind {
+    TWIN_DRIVE_PROFILE = 0,      /* current[k] each step */
+    TWIN_DRIVE_CURRENT = 1,      /* value A */
+    TWIN_DRIVE_POWER = 2,        /* value W at the pack terminals (positive charging) */
+    TWIN_DRIVE_CELL_VOLTAGE = 3, /* hold the highest (charging) or lowest (discharging) cell at value V */
+    TWIN_DRIVE_PACK_VOLTAGE = 4  /* hold the pack voltage at value V */
+} twin_drive_kind;
+
+typedef struct twin_drive {
+    twin_drive_kind kind;
+    double value;
+    double current_limit;   /* holds and power: the current may not exceed this magnitude; its
+                               sign says which way a hold may push (positive: charging) */
+    const double *current;  /* PROFILE: one value per step */
+    const double *ambient;  /* one value per step, or NULL to keep the present input */
+    const double *commands; /* n values per step for the external balancing policy, or NULL */
+} twin_drive;
+
+/* Conditions that end a run early; use +/-HUGE_VAL (or 0 for the flags) to disable. */
+typedef struct twin_stop {
+    double max_cell_voltage;   /* highest cell voltage at or above */
+    double min_cell_voltage;   /* lowest cell voltage at or below */
+    double max_pack_voltage;
+    double min_pack_voltage;
+    double min_abs_current;    /* |applied current| at or below (for holds) */
+    double max_voltage_spread; /* measured max - min cell voltage at or below (balanced) */
+    int on_protection;         /* 1: stop when protection stops the asked current */
+} twin_stop;
+
+typedef enum twin_stop_reason {
+    TWIN_STOP_STEPS = 0,
+    TWIN_STOP_MAX_CELL_VOLTAGE,
+    TWIN_STOP_MIN_CELL_VOLTAGE,
+    TWIN_STOP_MAX_PACK_VOLTAGE,
+    TWIN_STOP_MIN_PACK_VOLTAGE,
+    TWIN_STOP_CURRENT,
+    TWIN_STOP_SPREAD,
+    TWIN_STOP_PROTECTION
+} twin_stop_reason;
+
+/* After each step, copy count doubles from src to dst + k * count. */
+typedef struct twin_record {
+    const double *src;
+    long count;
+    double *dst;
+} twin_record;
+
+void twin_stop_none(twin_stop *stop);
+/* Run up to n_steps steps of dt seconds; record every step; stop early on a stop condition
+ * (checked after each step, so the step that meets it is recorded). */
+twin_status twin_run(twin_pack *p, double dt, long n_steps, const twin_drive *drive,
+                     const twin_stop *stop, const twin_record *records, int n_records,
+                     long *steps_done, int *reason);
+
+/* --- access by value reference (FMU, Python) ------------------------------------------------- */
+
+/* Pointer to the value of vr (element index for per-cell arrays and vectors), or NULL. */
+double *twin_real_ref(twin_pack *p, unsigned int vr, int index);
+int *twin_int_ref(twin_pack *p, unsigned int vr, int index);
+/* Set a settings or per-cell value with range checking; msg names the variable on error. */
+twin_status twin_set(twin_pack *p, unsigned int vr, int index, double value, char *msg, size_t msg_size);
+twin_status twin_get(twin_pack *p, unsigned int vr, int index, double *value);
+
+/* --- helpers shared with other units ----------------------------------------------------------- */
+
+/* SOC whose mean OCV (average of the branches) at temperature t equals v. */
+double twin_soc_from_ocv(const twin_tables *tab, double v, double t);
+/* Apply due fault events (time <= p->in->time). */
+void twin_apply_events(twin_pack *p);
+
+/* Unit entry points used by twin_step (balancer.c, protection.c, sensor.c). */
+void twin_balancer_decide(twin_pack *p, double dt);
+void twin_balancer_actuate(twin_pack *p, double dt);
+void twin_protection_update(twin_pack *p, double dt);
+void twin_limits_update(twin_pack *p);
+void twin_sensors_update(twin_pack *p);
+void twin_rng_seed(uint64_t state[4], uint64_t seed);
+double twin_rng_normal(twin_pack *p);
+
+#endif
