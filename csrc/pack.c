@@ -454,6 +454,16 @@ TWIN_VECTOR_CLONES static void voltage_outputs(twin_pack *p)
     }
 }
 
+/* Predicted minus measured, where a measurement is given (NaN propagates otherwise). */
+static void residual_outputs(twin_pack *p)
+{
+    int i;
+    for (i = 0; i < p->n; ++i) {
+        p->c.residual_cell_voltage[i] = p->c.cell_voltage[i] - p->c.measured_cell_voltage[i];
+        p->c.residual_temperature[i] = p->c.cell_temperature[i] - p->c.measured_temperature[i];
+    }
+}
+
 static void pack_outputs(twin_pack *p)
 {
     twin_pack_vars *v = p->v;
@@ -553,6 +563,7 @@ void twin_pack_init(twin_pack *p)
     voltage_outputs(p);
     twin_sensors_update(p);
     pack_outputs(p);
+    residual_outputs(p);
     twin_protection_update(p, 0.0);
     twin_limits_update(p);
 }
@@ -729,6 +740,7 @@ twin_status twin_step(twin_pack *p, double dt)
     voltage_outputs(p);
     twin_sensors_update(p);
     pack_outputs(p);
+    residual_outputs(p);
     twin_protection_update(p, dt);
     twin_limits_update(p);
     return TWIN_OK;

@@ -118,6 +118,8 @@ const twin_var_info twin_vars[TWIN_N_VARS] = {
     {"balancer.transfer_charge_in", 270u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_LOCAL, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, balancer_transfer_charge_in), 0, TWIN_NONE, TWIN_NONE, 0.0, "A.h"},
     {"balancer.transfer_charge_out", 271u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_LOCAL, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, balancer_transfer_charge_out), 0, TWIN_NONE, TWIN_NONE, 0.0, "A.h"},
     {"cell.present_capacity", 272u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, cell_present_capacity), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "A.h"},
+    {"residual.cell_voltage", 273u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, residual_cell_voltage), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "V"},
+    {"residual.temperature", 274u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, residual_temperature), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "K"},
     {"pack.current", 400u, TWIN_WHERE_PACK, TWIN_TYPE_REAL, TWIN_CAUSALITY_INPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_pack_vars, pack_current), 1, TWIN_NONE, TWIN_NONE, 0.0, "A"},
     {"pack.ambient_temperature", 401u, TWIN_WHERE_PACK, TWIN_TYPE_REAL, TWIN_CAUSALITY_INPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_pack_vars, pack_ambient_temperature), 1, TWIN_NONE, TWIN_NONE, 25.0, "degC"},
     {"pack.voltage", 410u, TWIN_WHERE_PACK, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_pack_vars, pack_voltage), 1, TWIN_NONE, TWIN_NONE, TWIN_NONE, "V"},

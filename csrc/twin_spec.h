@@ -136,6 +136,8 @@ typedef struct twin_cell_arrays {
     double *balancer_transfer_charge_in; /* [A.h] Charge an active balancer has delivered to each cell so far */
     double *balancer_transfer_charge_out; /* [A.h] Charge an active balancer has taken from each cell so far */
     double *cell_present_capacity; /* [A.h] Capacity of each cell or group now: ageing and capacity faults applied */
+    double *residual_cell_voltage; /* [V] Predicted cell voltage minus measured.cell_voltage (NaN where no measurement is given) */
+    double *residual_temperature; /* [K] Predicted cell temperature minus measured.temperature (NaN where no measurement is given) */
 } twin_cell_arrays;
 
 /* X-macro over the per-cell arrays: X(name). */
@@ -178,8 +180,10 @@ typedef struct twin_cell_arrays {
     X(balancer_transfer_charge_in) \
     X(balancer_transfer_charge_out) \
     X(cell_present_capacity) \
+    X(residual_cell_voltage) \
+    X(residual_temperature) \
 
-#define TWIN_N_CELL_ARRAYS 38
+#define TWIN_N_CELL_ARRAYS 40
 
 /* Pack-level inputs and outputs. */
 typedef struct twin_pack_vars {
@@ -236,7 +240,7 @@ typedef struct twin_var_info {
     const char *unit;
 } twin_var_info;
 
-#define TWIN_N_VARS 142
+#define TWIN_N_VARS 144
 extern const twin_var_info twin_vars[TWIN_N_VARS];
 
 /* The row with value reference vr, or NULL (rows are sorted by vr). */

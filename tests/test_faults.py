@@ -69,3 +69,14 @@ def test_bad_faults_are_refused():
         Pack(simple_params(cells=4), faults=[Fault(4, "leak_current", 0.1)])
     with pytest.raises(ParameterError, match=r"fault.leak_current\[1\] = -1"):
         Pack(simple_params(cells=4), faults=[Fault(1, "leak_current", -1.0)])
+
+
+def test_residuals_are_predicted_minus_measured_where_measured():
+    pack = Pack(simple_params(cells=3, **{"cell.initial_soc": 0.5}))
+    assert np.isnan(pack["residual.cell_voltage"]).all()
+    pack["measured.cell_voltage"][:] = [3.25, np.nan, 3.20]
+    pack["measured.temperature"][:] = [np.nan, 24.0, np.nan]
+    pack.step(0.0)
+    np.testing.assert_allclose(pack["residual.cell_voltage"][[0, 2]], pack["cell.voltage"][[0, 2]] - [3.25, 3.20])
+    assert np.isnan(pack["residual.cell_voltage"][1])
+    assert pack["residual.temperature"][1] == pytest.approx(pack["cell.temperature"][1] - 24.0)

@@ -273,7 +273,7 @@ def params_write(name, output):
 
 
 @main.command()
-@click.option("--where", type=click.Choice(["settings", "cells", "pack", "table", "builder"]), default=None)
+@click.option("--where", type=click.Choice(["settings", "cells", "pack", "table", "builder", "adapter"]), default=None)
 def variables(where):
     """Every parameter and variable with its unit (the spec).
 

@@ -217,6 +217,7 @@ def docs_table(spec: Spec) -> str:
         "pack": "Pack inputs and outputs",
         "table": "Cell tables over (SOC, temperature)",
         "builder": "Pack builder parameters (become per-cell values)",
+        "adapter": "FMU adapter parameters",
     }
     out = [
         f"<!-- {HEADER} -->",

@@ -16,7 +16,7 @@ from importlib import resources
 
 from .errors import SpecError
 
-WHERES = ("settings", "cells", "pack", "table", "builder")
+WHERES = ("settings", "cells", "pack", "table", "builder", "adapter")
 CAUSALITIES = ("parameter", "structural", "input", "output", "local")
 VARIABILITIES = ("fixed", "tunable", "discrete", "continuous")
 TYPES = ("real", "integer", "boolean", "enumeration")
