@@ -220,9 +220,8 @@ def params_list():
     """Named parameter sets."""
     from . import parameter_sets
 
-    for name in parameter_sets.NAMES:
-        mod = parameter_sets._MODULES[name]
-        click.echo(f"{name:20s} {mod.__doc__.strip().splitlines()[0]}")
+    for name in parameter_sets.names():
+        click.echo(f"{name:20s} {parameter_sets.describe(name)}")
 
 
 @params.command("show")

@@ -58,14 +58,14 @@ class ParameterSet:
         from . import parameter_sets
 
         text = str(name_or_path)
-        if text in parameter_sets.NAMES:
+        if text in parameter_sets.names():
             return parameter_sets.get(text)
         path = Path(text)
         if path.suffix.lower() in (".toml", ".json") or path.exists():
             return cls.from_file(path)
         raise ParameterError(
-            f"{text!r} is neither a parameter file nor a named parameter set{suggest(text, parameter_sets.NAMES)}; "
-            f"named sets: {', '.join(parameter_sets.NAMES)}"
+            f"{text!r} is neither a parameter file nor a named parameter set{suggest(text, parameter_sets.names())}; "
+            f"named sets: {', '.join(parameter_sets.names())}"
         )
 
     @classmethod
