@@ -21,7 +21,8 @@ size_t twin_pack_block_size(int n)
     if (n < 1) return 0;
     cells = (size_t)n;
     return align8(sizeof(twin_settings)) + align8(sizeof(twin_pack_vars)) + align8(sizeof(twin_internal)) +
-           (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_COEF_PLANES) * cells * sizeof(double) +
+           (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_COEF_PLANES + TWIN_DET_RING) * cells *
+               sizeof(double) +
            align8(cells * sizeof(int));
 }
 
@@ -48,6 +49,8 @@ twin_status twin_pack_bind(twin_pack *p, int n, void *block, size_t size)
 #undef TWIN_X_BIND
     p->coef = (double *)at;
     at += (size_t)TWIN_COEF_PLANES * (size_t)n * sizeof(double);
+    p->det_ring = (double *)at;
+    at += (size_t)TWIN_DET_RING * (size_t)n * sizeof(double);
     p->order = (int *)at;
     return TWIN_OK;
 }
@@ -127,7 +130,7 @@ static twin_status range_message(const twin_var_info *info, int index, int index
 
 static int value_ok(const twin_var_info *info, double value)
 {
-    if (value != value) return 0;
+    if (value != value) return info->optional;
     if (info->min != TWIN_NONE && value < info->min) return 0;
     if (info->max != TWIN_NONE && value > info->max) return 0;
     if (info->type != TWIN_TYPE_REAL && value != floor(value)) return 0;
@@ -560,6 +563,7 @@ void twin_pack_init(twin_pack *p)
     twin_pack_refresh(p);
     lookup_cells(p);
     twin_apply_events(p);
+    twin_detect_reset(p);
     voltage_outputs(p);
     twin_sensors_update(p);
     pack_outputs(p);

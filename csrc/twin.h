@@ -27,6 +27,8 @@
 #define TWIN_N_PROTECTIONS 8
 #define TWIN_MESSAGE_SIZE 512
 #define TWIN_COEF_PLANES (4 * (3 + 2 * TWIN_MAX_RC))
+#define TWIN_DET_RING 5 /* blocks averaged at each end of a charging or discharging run */
+#define TWIN_DET_RUN 2048 /* blocks of a run kept to find where its cells disperse */
 
 typedef enum twin_status {
     TWIN_OK = 0,
@@ -94,7 +96,22 @@ typedef struct twin_fault_event {
     X(ageing_charge)  /* throughput (A s) since the last ageing update */ \
     X(command)        /* balancing command the policy decided (before faults) */ \
     X(lookup_base) X(lookup_ws) X(lookup_wse) X(lookup_wt) /* table position of each cell (scratch) */ \
-    X(lookup_key)     /* table position the cached coefficients belong to (-1: none) */
+    X(lookup_key)     /* table position the cached coefficients belong to (-1: none) */ \
+    /* divergence detector (detect.c) */ \
+    X(det_d) X(det_dprev)                           /* per-sample deviation, previous sample's */ \
+    X(det_s1) X(det_s2) X(det_s3) X(det_s4)         /* scratch vectors */ \
+    X(det_vb)                                       /* block mean of each measured cell voltage */ \
+    X(det_acc_v) X(det_acc_d) X(det_acc_bal) X(det_acc_exy) X(det_acc_qdd) X(det_acc_t) X(det_acc_tn) \
+    X(det_qdd_total)                                /* quiet-sample squared deviation steps, all time */ \
+    X(det_r_sxy) X(det_r_bxy) X(det_r_above)        /* resistance: recent, baseline, time above */ \
+    X(det_bleed)                                    /* charge bled so far (A s), from the flags */ \
+    X(det_y) X(det_yprev1) X(det_yprev2) X(det_yprev3) /* corrected block deviation and the last three */ \
+    X(det_seg_a) X(det_seg_ds) X(det_seg_wb)        /* run: charge integral, start level, bleed weight */ \
+    X(det_beta) X(det_calm_t) X(det_calm_bleed) X(det_prev_rho) X(det_prev_t) /* charge-offset baseline */ \
+    X(det_confirmed)                                /* 1 once two runs agreed on the cell's baseline */ \
+    X(det_jump_amp) X(det_jump_t) X(det_jump_pre) X(det_jump_sum) X(det_jump_sq) X(det_jump_n) \
+    X(det_delta)                                    /* voltage offset found and removed */ \
+    X(det_t_base) X(det_t_n) X(det_t_above)         /* thermal baseline */
 
 typedef struct twin_internal_arrays {
 #define TWIN_X_DECLARE(name) double *name;
@@ -121,6 +138,15 @@ typedef struct twin_internal {
     double has_spare;
     uint64_t rng[4];                          /* xoshiro256** state */
     long next_event;                          /* index of the next fault event */
+    /* divergence detector (detect.c) */
+    double det_prev_valid, det_t_prev, det_i_prev, det_med_prev, det_period;
+    double det_blk_start, det_blk_n, det_acc_i, det_acc_med, det_acc_q, det_acc_exx, det_acc_mxy, det_acc_qn;
+    double det_qn_total, det_r_sxx, det_r_bxx, det_r_mxy, det_r_mxx, det_r_baseline;
+    double det_seg_active, det_seg_sign, det_seg_quiet, det_seg_nact, det_seg_q, det_seg_us, det_seg_valid;
+    double det_seg_ring_u[TWIN_DET_RING], det_seg_ring_pos, det_seg_maxdisp, det_seg_wsum, det_seg_t0;
+    double det_beta_ready, det_started;
+    double det_run_u[TWIN_DET_RUN], det_run_disp[TWIN_DET_RUN], det_run_n; /* median voltage, spread */
+    double det_cap_as, det_r0, det_edge_i, det_memory, det_seg_i, det_bleed_r;
 } twin_internal;
 
 typedef struct twin_pack {
@@ -131,6 +157,7 @@ typedef struct twin_pack {
     twin_cell_arrays c;         /* spec'd per-cell arrays, in the block */
     twin_internal_arrays x;     /* internal per-cell arrays, in the block */
     double *coef;               /* bilinear coefficients: TWIN_COEF_PLANES planes of n, in the block */
+    double *det_ring;           /* detector: y of the last TWIN_DET_RING active blocks of a run, in the block */
     int *order;                 /* scratch for sorting cells, in the block */
     void *block;
     size_t block_size;
@@ -238,6 +265,20 @@ void twin_protection_update(twin_pack *p, double dt);
 void twin_limits_update(twin_pack *p);
 void twin_sensors_update(twin_pack *p);
 void twin_rng_seed(uint64_t state[4], uint64_t seed);
+
+/* --- divergence detector (detect.c) ----------------------------------------------------------------
+ * Runs beside a real BMS: feed one sample of measurements (p->c.measured_cell_voltage,
+ * p->v->pack_current as the measured pack current, p->c.measured_temperature,
+ * p->c.balancer_command as the logged balancing flags) taken at time t. Outputs are the flag.*,
+ * estimate.* and detect.* variables. */
+void twin_detect_reset(twin_pack *p);
+/* Returns 1 when a block was completed by this sample (outputs updated), else 0. */
+int twin_detect_sample(twin_pack *p, double t);
+/* Bulk: n samples (time, current, n x cells voltages, n x cells temperatures or NULL, n x cells
+ * balancing flags or NULL); after every completed block, copy the records. Returns blocks done. */
+long twin_detect_run(twin_pack *p, long n, const double *time, const double *current, const double *voltage,
+                     const double *temperature, const double *balancing, const twin_record *records,
+                     int n_records, long max_blocks, double *block_time);
 double twin_rng_normal(twin_pack *p);
 
 #endif

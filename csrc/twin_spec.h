@@ -94,6 +94,20 @@ typedef struct twin_settings {
     double sensor_current_noise; /* [A] Standard deviation of the current measurement noise */
     double sensor_current_resolution; /* [A] Current reading step; 0 for none */
     int sensor_seed; /* [1] Seed of the measurement noise generator (same seed, same noise) */
+    double detect_block; /* [s] Block length of the divergence detector: samples are summed per block and the estimators update once per block */
+    double detect_edge_current; /* [1/h] Current step (as a C-rate) that counts as an edge for the resistance estimator */
+    double detect_resistance_memory; /* [1] Memory of the resistance estimator, in equivalent 0.5C current steps */
+    double detect_resistance_fraction; /* [1] Smallest resistance growth flagged, as a fraction of the nominal R0 (at 50 % SOC, 25 degC) */
+    double detect_sigmas; /* [1] How many standard deviations an estimate must move before it can be flagged */
+    double detect_jump_min; /* [V] Smallest voltage-reading jump examined as a possible sensor fault */
+    double detect_confirm_time; /* [s] How long a change must persist before it is flagged (sensor steps, resistance, temperature) */
+    double detect_segment_current; /* [1/h] Current (as a C-rate) above which the pack counts as charging or discharging for charge-offset runs */
+    double detect_lull; /* [s] Quiet time that ends a charging or discharging run */
+    double detect_min_step; /* [V] Smallest change of the median cell's voltage over a run for the run to measure charge offsets */
+    double detect_charge_threshold; /* [1] Smallest change of a cell's charge offset against its peers that is flagged, as a fraction of capacity */
+    double detect_temperature_threshold; /* [K] Smallest temperature departure from the other sensors that is flagged */
+    double detect_bleed_resistance; /* [Ohm] Bleed resistance the logged balancing flags switch on (NaN: use balancer.bleed_resistance) */
+    double detect_nominal_resistance; /* [Ohm] Nominal R0 of one cell or group for the resistance threshold (NaN: from the cell tables at 50 % SOC, 25 degC) */
 } twin_settings;
 
 /* Per-cell arrays (all double; integers and booleans as whole numbers). */
@@ -138,6 +152,31 @@ typedef struct twin_cell_arrays {
     double *cell_present_capacity; /* [A.h] Capacity of each cell or group now: ageing and capacity faults applied */
     double *residual_cell_voltage; /* [V] Predicted cell voltage minus measured.cell_voltage (NaN where no measurement is given) */
     double *residual_temperature; /* [K] Predicted cell temperature minus measured.temperature (NaN where no measurement is given) */
+    double *flag_self_discharge; /* [1] Divergence flag: an extra leak drains the cell */
+    double *flag_self_discharge_time; /* [s] Time the self_discharge flag was first raised (NaN: never) */
+    double *flag_resistance; /* [1] Divergence flag: the cell's resistance grew */
+    double *flag_resistance_time; /* [s] Time the resistance flag was first raised (NaN: never) */
+    double *flag_capacity; /* [1] Divergence flag: the cell lost capacity */
+    double *flag_capacity_time; /* [s] Time the capacity flag was first raised (NaN: never) */
+    double *flag_voltage_sensor; /* [1] Divergence flag: the cell's voltage reading is offset */
+    double *flag_voltage_sensor_time; /* [s] Time the voltage_sensor flag was first raised (NaN: never) */
+    double *flag_balancer; /* [1] Divergence flag: the cell's balancing switch is stuck */
+    double *flag_balancer_time; /* [s] Time the balancer flag was first raised (NaN: never) */
+    double *flag_thermal; /* [1] Divergence flag: the cell's temperature departs from its peers */
+    double *flag_thermal_time; /* [s] Time the thermal flag was first raised (NaN: never) */
+    double *estimate_leak_current; /* [A] Extra leak current against the peers (flagged cells; stuck-on bleeding shows here too) */
+    double *estimate_leak_current_sigma; /* [A] Standard deviation of estimate.leak_current */
+    double *estimate_resistance_change; /* [Ohm] Resistance growth since the baseline, against the peers */
+    double *estimate_resistance_change_sigma; /* [Ohm] Standard deviation of estimate.resistance_change */
+    double *estimate_capacity_change; /* [1] Relative capacity change against the peers (negative: lost) */
+    double *estimate_capacity_change_sigma; /* [1] Standard deviation of estimate.capacity_change */
+    double *estimate_voltage_offset; /* [V] Offset of the cell's voltage reading found by the detector */
+    double *estimate_voltage_offset_sigma; /* [V] Standard deviation of estimate.voltage_offset */
+    double *estimate_charge_offset; /* [A.h] Change of the cell's charge against its peers since the baseline run (bleeding accounted) */
+    double *estimate_charge_offset_sigma; /* [A.h] Standard deviation of estimate.charge_offset */
+    double *estimate_temperature_offset; /* [K] Departure of the cell's temperature reading from the other sensors, against its baseline */
+    double *estimate_bleed_error; /* [A] Bleed current that flowed minus what the balancing flags imply (positive: stuck on, negative: stuck off) */
+    double *detect_deviation; /* [V] Measured cell voltage minus the median cell, resistance-corrected, over the last block */
 } twin_cell_arrays;
 
 /* X-macro over the per-cell arrays: X(name). */
@@ -182,8 +221,33 @@ typedef struct twin_cell_arrays {
     X(cell_present_capacity) \
     X(residual_cell_voltage) \
     X(residual_temperature) \
+    X(flag_self_discharge) \
+    X(flag_self_discharge_time) \
+    X(flag_resistance) \
+    X(flag_resistance_time) \
+    X(flag_capacity) \
+    X(flag_capacity_time) \
+    X(flag_voltage_sensor) \
+    X(flag_voltage_sensor_time) \
+    X(flag_balancer) \
+    X(flag_balancer_time) \
+    X(flag_thermal) \
+    X(flag_thermal_time) \
+    X(estimate_leak_current) \
+    X(estimate_leak_current_sigma) \
+    X(estimate_resistance_change) \
+    X(estimate_resistance_change_sigma) \
+    X(estimate_capacity_change) \
+    X(estimate_capacity_change_sigma) \
+    X(estimate_voltage_offset) \
+    X(estimate_voltage_offset_sigma) \
+    X(estimate_charge_offset) \
+    X(estimate_charge_offset_sigma) \
+    X(estimate_temperature_offset) \
+    X(estimate_bleed_error) \
+    X(detect_deviation) \
 
-#define TWIN_N_CELL_ARRAYS 40
+#define TWIN_N_CELL_ARRAYS 65
 
 /* Pack-level inputs and outputs. */
 typedef struct twin_pack_vars {
@@ -215,6 +279,10 @@ typedef struct twin_pack_vars {
     double balancer_active_cells; /* [1] Cells the balancer is working on now (bleeding, giving or receiving) */
     double pack_max_temperature; /* [degC] Highest temperature reading */
     double pack_min_temperature; /* [degC] Lowest temperature reading */
+    double detect_samples; /* [1] Samples the detector has used */
+    double detect_runs; /* [1] Charging and discharging runs that measured charge offsets */
+    double detect_gaps; /* [1] Gaps in the measurements the detector re-synchronized after */
+    double detect_flags; /* [1] Cells with at least one divergence flag */
 } twin_pack_vars;
 
 typedef enum { TWIN_WHERE_SETTINGS, TWIN_WHERE_CELLS, TWIN_WHERE_PACK } twin_where;
@@ -238,9 +306,10 @@ typedef struct twin_var_info {
     int length;
     double min, max, start;
     const char *unit;
+    int optional; /* NaN allowed: use the fallback */
 } twin_var_info;
 
-#define TWIN_N_VARS 144
+#define TWIN_N_VARS 187
 extern const twin_var_info twin_vars[TWIN_N_VARS];
 
 /* The row with value reference vr, or NULL (rows are sorted by vr). */

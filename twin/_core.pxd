@@ -65,6 +65,11 @@ cdef extern from "twin.h" nogil:
     twin_status twin_set(twin_pack *p, unsigned int vr, int index, double value, char *msg, size_t msg_size)
     twin_status twin_get(twin_pack *p, unsigned int vr, int index, double *value)
     double twin_soc_from_ocv(const twin_tables *tab, double v, double t)
+    void twin_detect_reset(twin_pack *p)
+    int twin_detect_sample(twin_pack *p, double t)
+    long twin_detect_run(twin_pack *p, long n, const double *time, const double *current, const double *voltage,
+                         const double *temperature, const double *balancing, const twin_record *records,
+                         int n_records, long max_blocks, double *block_time)
 
 cdef extern from "twin_math.h" nogil:
     double twin_exp(double x)

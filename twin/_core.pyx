@@ -256,6 +256,77 @@ cdef class Kernel:
         self._block[:] = np.frombuffer(state, dtype=np.float64, offset=head)
         self.initialized = True
 
+    def detect_reset(self):
+        """Forget everything the divergence detector has learned (flags, baselines, open runs)."""
+        twin_detect_reset(&self.p)
+
+    def detect_run(self, time, current, voltage, temperature=None, balancing=None, records=(), long every=1):
+        """Feed samples to the divergence detector in C (GIL released).
+
+        time, current: (m,); voltage, temperature, balancing: (m, cells), temperature NaN where a cell
+        has no sensor. records: (value reference, destination (blocks, count)) pairs, filled after
+        every `every`-th completed block. Returns (blocks completed, block times of the records).
+        """
+        cdef long m = len(time), blocks, max_blocks
+        cdef twin_record *recs = NULL
+        cdef int n_rec = len(records), r
+        cdef double *ref
+        cdef const double *tp
+        cdef const double *cp
+        cdef const double *vp
+        cdef double *timesp
+        cdef const double *tt = NULL
+        cdef const double *bp = NULL
+        t = np.ascontiguousarray(time, dtype=np.float64)
+        cur = np.ascontiguousarray(current, dtype=np.float64)
+        volt = np.ascontiguousarray(voltage, dtype=np.float64)
+        if cur.shape != (m,) or volt.shape != (m, self.n):
+            raise KernelError(f"detector input shapes: time {t.shape}, current {cur.shape}, voltage {volt.shape}; "
+                              f"expected ({m},), ({m},), ({m}, {self.n})")
+        keep = [t, cur, volt]
+        if temperature is not None:
+            temp = np.ascontiguousarray(temperature, dtype=np.float64)
+            if temp.shape != (m, self.n):
+                raise KernelError(f"temperature must have shape ({m}, {self.n})")
+            keep.append(temp)
+            tt = <const double *>cnp.PyArray_DATA(temp)
+        if balancing is not None:
+            bal = np.ascontiguousarray(balancing, dtype=np.float64)
+            if bal.shape != (m, self.n):
+                raise KernelError(f"balancing must have shape ({m}, {self.n})")
+            keep.append(bal)
+            bp = <const double *>cnp.PyArray_DATA(bal)
+        max_blocks = 0
+        for vr, dst in records:
+            max_blocks = dst.shape[0]
+        if n_rec:
+            recs = <twin_record *>malloc(n_rec * sizeof(twin_record))
+            if recs == NULL:
+                raise MemoryError()
+        times = np.empty(max(max_blocks, 1))
+        try:
+            for r in range(n_rec):
+                vr, dst = records[r]
+                ref = twin_real_ref(&self.p, vr, 0)
+                if ref == NULL:
+                    raise KernelError(f"cannot record value reference {vr}")
+                count = self.n if twin_real_ref(&self.p, vr, 1) == ref + 1 and self.n > 1 else 1
+                if not (dst.dtype == np.float64 and dst.flags.c_contiguous and dst.size == dst.shape[0] * count):
+                    raise KernelError(f"record buffer for value reference {vr} must be C-contiguous float64 (blocks, {count})")
+                recs[r].src = ref
+                recs[r].count = count
+                recs[r].dst = <double *>cnp.PyArray_DATA(dst)
+            tp = <const double *>cnp.PyArray_DATA(t)
+            cp = <const double *>cnp.PyArray_DATA(cur)
+            vp = <const double *>cnp.PyArray_DATA(volt)
+            timesp = <double *>cnp.PyArray_DATA(times)
+            with nogil:
+                blocks = twin_detect_run(&self.p, m, tp, cp, vp, tt, bp, recs, n_rec, max_blocks, timesp)
+        finally:
+            if recs != NULL:
+                free(recs)
+        return blocks, times[:min(blocks, max_blocks)]
+
     def soc_from_ocv(self, double v, double temperature):
         return twin_soc_from_ocv(&self.p.tables, v, temperature)
 

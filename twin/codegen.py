@@ -121,6 +121,7 @@ def c_header(spec: Spec) -> str:
         "    int length;",
         "    double min, max, start;",
         "    const char *unit;",
+        "    int optional; /* NaN allowed: use the fallback */",
         "} twin_var_info;",
         "",
         f"#define TWIN_N_VARS {len(settings) + len(cells) + len(pack)}",
@@ -157,7 +158,7 @@ def c_source(spec: Spec) -> str:
             f'    {{"{v.id}", {v.vr}u, {_C_ENUM["where"][v.where]}, {_C_ENUM["type"][v.type]}, '
             f'{_C_ENUM["causality"][v.causality]}, {_C_ENUM["variability"][v.variability]}, '
             f"offsetof({struct}, {v.c_name}), {length}, {_c_double(lo)}, {_c_double(hi)}, "
-            f'{start_c}, "{v.unit}"}},'
+            f'{start_c}, "{v.unit}", {int(v.optional)}}},'
         )
         if v.where == "settings":
             if v.length > 1:

@@ -41,6 +41,7 @@ class Variable:
     max: float | None = None
     length: int = 1
     enumeration: str | None = None
+    optional: bool = False  # NaN is allowed and means "use the documented fallback"
 
     @property
     def c_name(self) -> str:
