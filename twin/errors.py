@@ -35,6 +35,10 @@ class LogError(TwinError):
     """A log file is missing, malformed, or does not fit its mapping."""
 
 
+class FmuError(TwinError):
+    """An FMU cannot be built: no C compiler, no FMI headers, a compile error, a bad option."""
+
+
 def suggest(word: str, choices) -> str:
     """' (did you mean 'x'?)' when something close exists, else ''."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
