@@ -286,6 +286,7 @@ def variables(where):
         if where is None or v.where == where:
             click.echo(f"{v.id:45s} {v.unit:6s} {v.causality:10s} {v.description}")
 
+
 from .fmu_cli import fmu; main.add_command(fmu)  # noqa: E402,E702  (after main exists: no import cycle)
 
 if __name__ == "__main__":

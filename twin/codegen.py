@@ -247,11 +247,14 @@ def docs_table(spec: Spec) -> str:
 
 def generated_files(root: Path) -> dict[Path, str]:
     """Path -> content of every file generated from the spec."""
+    from .fmu_docs import docs_table as fmu_docs_table
+
     spec = load_spec()
     return {
         root / "csrc" / "twin_spec.h": c_header(spec),
         root / "csrc" / "twin_spec.c": c_source(spec),
         root / "docs" / "variables.md": docs_table(spec),
+        root / "docs" / "fmu-variables.md": fmu_docs_table(spec),
     }
 
 
