@@ -347,10 +347,13 @@ fmu_status fmu_get(fmu_instance *inst, const char *function, fmu_buffer b, const
         return FMU_ERROR;
     }
     for (i = 0; i < n_vr; ++i) {
+        const double *direct;
         double x;
         resolve(inst, function, b, vr[i], &r);
-        for (e = r.first; e < r.first + r.count; ++e) {
-            twin_model_get(inst->model, r.var, e, &x);
+        direct = twin_model_values(inst->model, r.var, r.first); /* arrays: one lookup, not one per element */
+        for (e = 0; e < r.count; ++e) {
+            if (direct != NULL) x = direct[e];
+            else twin_model_get(inst->model, r.var, r.first + e, &x);
             store(b, values, k++, x);
         }
     }

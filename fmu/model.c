@@ -200,6 +200,13 @@ void twin_model_get(twin_model *m, const twin_fmu_var *v, int element, double *v
     if (twin_get(&m->pack, v->vr, element, value) != TWIN_OK) *value = NAN;
 }
 
+const double *twin_model_values(twin_model *m, const twin_fmu_var *v, int first)
+{
+    if (v->role != FMU_ROLE_KERNEL) return NULL;
+    if (m->residuals_stale && m->initialized) update_residuals(m);
+    return twin_real_ref(&m->pack, v->vr, first); /* NULL for integer settings */
+}
+
 /* --- initialization and steps ------------------------------------------------------------------ */
 
 int twin_model_initialize(twin_model *m, double start_time, char *msg, size_t msg_size)

@@ -48,6 +48,9 @@ int twin_model_check_value(const twin_model *m, const twin_fmu_var *v, int eleme
 /* Check and store; 0 on success. */
 int twin_model_set(twin_model *m, const twin_fmu_var *v, int element, double value, char *msg, size_t msg_size);
 void twin_model_get(twin_model *m, const twin_fmu_var *v, int element, double *value);
+/* The values of a kernel real variable from element first on, contiguous (what twin_model_get would
+ * read one by one), or NULL when the variable is not stored as doubles (integer settings, adapter). */
+const double *twin_model_values(twin_model *m, const twin_fmu_var *v, int first);
 
 /* Check every parameter together and compute the state and outputs at start_time (again if
  * parameters changed since). 0 on success. */
