@@ -418,7 +418,7 @@ fmu_status fmu_set_state(fmu_instance *inst, const char *function, const void *s
     char msg[MESSAGE_SIZE];
     twin_model *m = inst->model;
     int saved_initialized;
-    if (twin_model_state_check(m, state, twin_model_state_size(m), msg, sizeof msg)) {
+    if (twin_model_state_check(m, state, twin_model_state_size(m), 0, msg, sizeof msg)) {
         LOG_ERROR(inst, "%s: %s", function, msg);
         return FMU_ERROR;
     }
@@ -465,6 +465,7 @@ fmu_status fmu_serialize_state(fmu_instance *inst, const char *function, const v
         return FMU_ERROR;
     }
     memcpy(bytes, state, need);
+    twin_model_state_seal(bytes);
     return FMU_OK;
 }
 
@@ -473,7 +474,7 @@ fmu_status fmu_deserialize_state(fmu_instance *inst, const char *function, const
 {
     char msg[MESSAGE_SIZE];
     if (state == NULL) return fmu_unsupported(inst, function, "the FMUstate pointer is NULL");
-    if (twin_model_state_check(inst->model, bytes, size, msg, sizeof msg)) {
+    if (twin_model_state_check(inst->model, bytes, size, 1, msg, sizeof msg)) {
         LOG_ERROR(inst, "%s: %s", function, msg);
         return FMU_ERROR;
     }

@@ -20,6 +20,7 @@ typedef struct state_header {
     uint64_t build;        /* hash of the instantiation token: the same FMU build */
     uint64_t block_size;
     uint64_t total_size;
+    uint64_t checksum;     /* of the block: set when serialized (bytes that leave the process), 0 in memory */
     double time, internal_step;
     int32_t initialized, parameters_changed, residuals_stale, reserved;
 } state_header;
@@ -29,6 +30,14 @@ static uint64_t fnv1a(const char *text)
     uint64_t h = 1469598103934665603ull;
     for (; *text; ++text) h = (h ^ (unsigned char)*text) * 1099511628211ull;
     return h;
+}
+
+static uint64_t fnv1a_bytes(const unsigned char *bytes, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+    for (i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+    return h | 1u; /* never 0, which marks an unsealed state */
 }
 
 /* --- life cycle ------------------------------------------------------------------------------- */
@@ -287,7 +296,16 @@ void twin_model_state_save(const twin_model *m, void *state)
     memcpy((char *)state + sizeof h, m->block, m->pack.block_size);
 }
 
-int twin_model_state_check(const twin_model *m, const void *state, size_t size, char *msg, size_t msg_size)
+void twin_model_state_seal(void *state)
+{
+    state_header h;
+    memcpy(&h, state, sizeof h);
+    h.checksum = fnv1a_bytes((const unsigned char *)state + sizeof h, (size_t)h.block_size);
+    memcpy(state, &h, sizeof h);
+}
+
+int twin_model_state_check(const twin_model *m, const void *state, size_t size, int sealed, char *msg,
+                           size_t msg_size)
 {
     state_header h;
     if (state == NULL || size < sizeof h) {
@@ -319,6 +337,10 @@ int twin_model_state_check(const twin_model *m, const void *state, size_t size, 
         size != twin_model_state_size(m)) {
         snprintf(msg, msg_size, "the state has %lu bytes; a state of this FMU has %lu", (unsigned long)size,
                  (unsigned long)twin_model_state_size(m));
+        return 1;
+    }
+    if (sealed && h.checksum != fnv1a_bytes((const unsigned char *)state + sizeof h, (size_t)h.block_size)) {
+        snprintf(msg, msg_size, "the state's bytes are damaged (checksum mismatch); serialize it again");
         return 1;
     }
     if (!(h.internal_step > 0.0) || !isfinite(h.time)) {

@@ -62,8 +62,12 @@ int twin_model_do_step(twin_model *m, double h, char *msg, size_t msg_size);
 /* Saved states: a header (magic, layout version, cell count, build, sizes) and the block. */
 size_t twin_model_state_size(const twin_model *m);
 void twin_model_state_save(const twin_model *m, void *state);
-/* 0 if state was saved by a model of this very FMU build; else 1 and msg says what differs. */
-int twin_model_state_check(const twin_model *m, const void *state, size_t size, char *msg, size_t msg_size);
+/* Put a checksum of the block into a copy that leaves the process (a serialized state). */
+void twin_model_state_seal(void *state);
+/* 0 if state was saved by a model of this very FMU build (and, if sealed, its bytes are intact);
+ * else 1 and msg says what differs. */
+int twin_model_state_check(const twin_model *m, const void *state, size_t size, int sealed, char *msg,
+                           size_t msg_size);
 /* Whether a checked state was saved after initialization. */
 int twin_model_state_initialized(const void *state);
 void twin_model_state_restore(twin_model *m, const void *state);

@@ -73,10 +73,11 @@ says so), so a controller that reads voltages and sets balancing commands forms 
   and a shorter last one, so it lands exactly on the communication point; time is the host's
   communication points, so it does not drift.
 - `canGetAndSetFMUstate`/`canSerializeFMUstate`: a state is the twin's whole memory block with a
-  header (magic, layout version, cell count, build, sizes), checked when it is set or deserialized:
-  a state of another build, cell count or layout gives an error, never a crash. A state saved after
-  initialization is restored in StepMode (also from Terminated or Error, to rewind); one saved before
-  initialization, before initialization ends.
+  header (magic, layout version, cell count, build, sizes; serialized bytes add a checksum),
+  checked when it is set or deserialized: a state of another build, cell count or layout, or
+  damaged bytes, give an error, never a crash. A state saved after initialization is restored in
+  StepMode (also from Terminated or Error, to rewind); one saved before initialization, before
+  initialization ends.
 - Instances share nothing: several in one process are independent.
 - The divergence detector's outputs (`flag.*`, `detect.*`) are declared, but the FMU does not
   feed the detector yet (it runs on recorded logs): they keep the values initialization gives them.

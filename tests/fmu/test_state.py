@@ -65,6 +65,7 @@ def test_foreign_or_damaged_states_are_refused_with_a_message(fmu2, fmu3, fmu3_4
             b"\0" * len(good): "not a saved twin FMU state",
             good[:8] + b"\x09" + good[9:]: "layout version 9",
             good[:-1]: f"the state has {len(good) - 1} bytes",
+            good[:200] + bytes([good[200] ^ 0xFF]) + good[201:]: "damaged (checksum mismatch)",
         }
         for data, message in cases.items():
             fmu.log.clear()
