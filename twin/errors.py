@@ -35,6 +35,10 @@ class LogError(TwinError):
     """A log file is missing, malformed, or does not fit its mapping."""
 
 
+class FitError(TwinError):
+    """Data cannot give the parameters asked for (too short, clipped, no rests or pulses) or a fit failed."""
+
+
 class FmuError(TwinError):
     """An FMU cannot be built: no C compiler, no FMI headers, a compile error, a bad option."""
 
