@@ -19,12 +19,13 @@ def truth_cell() -> ParameterSet:
     return resized(ParameterSet.load("a123_2p3ah_16s"), 1)
 
 
-def lab_record(pset, steps, name, initial_soc, voltage_noise=0.0005, seed=1, repeat=1) -> Record:
+def lab_record(pset, steps, name, initial_soc, voltage_noise=0.0005, seed=1, repeat=1, temperature=25.0) -> Record:
     from twin.experiment import Experiment
 
     pack = bench_pack(pset, **{"sensor.voltage_noise": voltage_noise, "sensor.voltage_resolution": 1e-4,
-                               "sensor.seed": seed, "cell.initial_soc": initial_soc})
-    res = pack.run(Experiment(steps, repeat), 1.0, record=["pack.applied_current", "cell.voltage_measured", "cell.temperature"])
+                               "sensor.seed": seed, "cell.initial_soc": initial_soc, "pack.initial_temperature": temperature})
+    res = pack.run(Experiment(steps, repeat), 1.0, ambient=temperature,
+                   record=["pack.applied_current", "cell.voltage_measured", "cell.temperature"])
     current = np.r_[0.0, res["pack.applied_current"][1:]]
     return Record(name, f"{name} (simulated)", res.time, current, res["cell.voltage_measured"],
                   res["cell.temperature"], (0,), None, float(pset["cell.capacity"]), None, initial_soc)

@@ -99,3 +99,26 @@ def test_a_multi_cell_file_must_pick_its_cell(truth):
     with pytest.raises(FitError, match="pick one with --cell"):
         fit_cell([two], ParameterSet.load("a123_2p3ah_16s"))
     assert bench_pack(truth).n == 1
+
+
+def test_tests_at_two_temperatures_give_tables_over_temperature(truth):
+    cold = 10.0
+    stack = {}
+    for key in ("cell.ocv_charge", "cell.ocv_discharge", "cell.r0", "cell.r1", "cell.r2"):
+        row = list(np.asarray(truth[key], float))
+        factor = 1.0 if key.startswith("cell.ocv") else 1.8  # resistances rise in the cold
+        stack[key] = [[x * factor for x in row], row]
+    two = truth.updated({"cell.table_temperature": [cold, 25.0], **stack})
+    low_rate = ["Discharge at C/10 for 8 hours", "Rest for 1 hour", "Charge at C/10 for 8 hours"]
+    records = [lab_record(two, low_rate, "slow", 0.9, temperature=25.0),
+               lab_record(two, HPPC_CYCLE, "hppc", 0.9, seed=2, repeat=4, temperature=25.0),
+               lab_record(two, HPPC_CYCLE, "hppc_cold", 0.9, seed=3, repeat=4, temperature=cold)]
+    out = fit_cell(records, truth, max_evaluations=12)
+    temps = out.params["cell.table_temperature"]
+    assert len(temps) == 2 and temps[0] == pytest.approx(cold, abs=0.5) and temps[1] == pytest.approx(25.0, abs=0.5)
+    r0 = np.asarray(out.params["cell.r0"], float)
+    probed = (SOC_GRID >= 0.55) & (SOC_GRID <= 0.9)  # where the four pulse cycles from 90 % SOC sit
+    ratio = np.median(r0[0][probed] / r0[1][probed])
+    assert ratio == pytest.approx(1.8, rel=0.1)
+    assert {f.parameter: f.status for f in out.findings}["temperature dependence"] == "identified"
+    assert any("borrowed from the fit at" in n for n in out.notes)  # the cold group has pulses only

@@ -24,6 +24,7 @@ import numpy as np
 from .errors import FitError
 from .fit_cell_model import R0_KNOTS, RELATIVE_WEIGHT, CellModel, interp_ext, slope_shape
 from .fit_checks import LOW_RATE, REST_C_RATE, Finding, cell_findings, find_features, status
+from .fit_temperature import fit_over_temperatures, record_temperature, temperature_groups
 from .fit_thermal import fit_thermal
 from .fit_model import SOC_GRID, Estimate, FitOutcome, Replay, bench_pack, max_mv, require_scipy, rms_mv, uncertainties
 from .params import ParameterSet
@@ -52,6 +53,7 @@ class Prepared:
     notes: list = field(default_factory=list)
     soc: np.ndarray = None  # coulomb-counted SOC at the samples (for starting values and placement)
     unplaced: bool = False
+    ambient: float | None = None  # degC, the record's mean temperature
 
     def set_soc0(self, soc0: float, q: float) -> None:
         self.soc0 = float(soc0)
@@ -71,6 +73,10 @@ def fit_cell(records, base: ParameterSet, capacity_ah: float | None = None, rc_p
     for r in records:
         if r.cells != 1:
             raise FitError(f"{r.path} holds {r.cells} cells; pick one with --cell, or use 'twin fit pack' for a pack log")
+    groups = temperature_groups(records)
+    if len(groups) > 1:
+        return fit_over_temperatures(fit_cell, groups, base, validation, capacity_ah=capacity_ah, rc_pairs=rc_pairs,
+                                     voltage_limits=voltage_limits, max_evaluations=max_evaluations)
     q, q_source, q_anchor = identify_capacity(records, capacity_ah, voltage_limits)
     findings, feats = cell_findings(records, q, q_source)
     notes = []
@@ -152,8 +158,9 @@ def fit_cell(records, base: ParameterSet, capacity_ah: float | None = None, rc_p
                       "R0 from current steps [mOhm]": (r0_socs, 1000 * r0_values)}
     for k in range(1, n_rc + 1):
         outcome.tables[f"R{k} [mOhm]"] = (SOC_GRID, 1000 * np.array(values[f"cell.r{k}"]))
+    outcome.ocv_mean = model.mean
     for rec in validation:
-        _validate(outcome, rec, model.mean, q)
+        validate(outcome, rec, model.mean, q)
     for p in prepared:
         outcome.notes += [f"{p.name}: {n}" for n in p.notes]
     outcome.seconds = time.perf_counter() - started
@@ -182,7 +189,7 @@ def _estimates(outcome, model, result, q, q_source, n_rc) -> None:
 
 def _replay_prepared(pset, p: Prepared, soc0: float):
     pack = bench_pack(pset)
-    return Replay(pack).run(p.current, p.dt, soc0, p.h0)["cell.voltage"][:, 0]
+    return Replay(pack).run(p.current, p.dt, soc0, p.h0, ambient=p.ambient)["cell.voltage"][:, 0]
 
 
 def _report_residuals(outcome, pset, prepared, q) -> None:
@@ -199,10 +206,10 @@ def _report_residuals(outcome, pset, prepared, q) -> None:
         outcome.traces[p.name] = {"time": p.time, "measured": p.voltage, "fitted": pred}
 
 
-def _validate(outcome, rec, mean, q) -> None:
+def validate(outcome, rec, mean, q) -> None:
     """Predict a record the fit did not see, from its stated (or placed) initial SOC."""
     p = Prepared(rec.name, "absolute", np.asarray(rec.current, float), np.asarray(rec.voltage[:, 0], float), rec.dt, 0.5,
-                 time=np.asarray(rec.time, float) - rec.time[0])
+                 time=np.asarray(rec.time, float) - rec.time[0], ambient=record_temperature(rec))
     soc0 = rec.initial_soc
     how = "stated"
     if soc0 is None:
@@ -325,7 +332,8 @@ def _prepare(rec, feat, role, soc0, q) -> Prepared:
         blocks = i[1:1 + nb * k].reshape(nb, k).mean(axis=1)
         i, v, dt = np.r_[i[0], blocks], v[0:1 + nb * k:k], dt * k
     n = len(i)
-    p = Prepared(rec.name, role, i, v, dt, 0.5, time=np.arange(n) * dt, unplaced=soc0 is None)
+    p = Prepared(rec.name, role, i, v, dt, 0.5, time=np.arange(n) * dt, unplaced=soc0 is None,
+                 ambient=record_temperature(rec))
     p.set_soc0(0.5 if soc0 is None else soc0, q)
     p.fit_mask = np.ones(n, bool)
     p.fit_mask[0] = False

@@ -117,6 +117,7 @@ class FitOutcome:
     notes: list = field(default_factory=list)
     seconds: float = 0.0
     kind: str = "cell"
+    ocv_mean: np.ndarray = None  # the fitted mean OCV on SOC_GRID (cell fits), to place records by their rests
 
 
 def uncertainties(result, names, residual_count: int, residual=None, covariance: bool = False):
