@@ -75,3 +75,13 @@ def test_fit_pack_on_a_short_log_says_it_is_too_short(runner, tmp_path):
                     capacity_ah=2.3)
     res = runner.invoke(main, ["fit", "pack", str(path), "-p", "a123_2p3ah_16s", "-o", str(tmp_path / "p.toml")])
     assert res.exit_code == 2 and "too short" in res.output
+
+
+def test_without_scipy_fit_says_how_to_get_it(runner, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)  # an import of it now fails
+    path = tmp_path / "x.h5"
+    write_canonical(path, np.arange(400, dtype=float), np.zeros(400), np.full((400, 1), 3.3), capacity_ah=2.3)
+    res = runner.invoke(main, ["fit", "cell", str(path), "-o", str(tmp_path / "x.toml")])
+    assert res.exit_code == 2 and "pip install 'twin[fit]'" in res.output

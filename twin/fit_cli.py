@@ -141,9 +141,10 @@ def fit():
 @json_option
 def fit_cell_command(files, output, mapping, socs, capacity, cell, base, cells, rc_pairs, voltage_limits, validation,
                      title, report, json_path):
-    """Identify a cell's OCV branches, hysteresis, R0 and RC tables and capacity from lab tests.
+    """Cell parameters from lab tests.
 
-    Give a low-rate (<= C/10) charge and discharge for the OCV branches and pulse (HPPC) tests for R0
+    Identifies the OCV branches, hysteresis, R0 and RC tables over SOC (and temperature, when the
+    tests were run at several) and capacity. Give a low-rate (<= C/10) charge and discharge for the OCV branches and pulse (HPPC) tests for R0
     and the RC pairs, in HDF5 (the log layout, or any layout with --mapping) or CSV (with a column
     mapping). Current positive = charging. The report says what the data could not identify and
     which test would.
@@ -186,9 +187,10 @@ def fit_cell_command(files, output, mapping, socs, capacity, cell, base, cells, 
 @report_option
 @json_option
 def fit_pack_command(log, params, output, mapping, title, report, json_path):
-    """Identify each cell's capacity, R0, initial SOC and self-discharge relative to its peers.
+    """Per-cell parameters from a pack's log.
 
-    Reads a pack log (HDF5 in the log layout, or through --mapping; CSV with a column mapping) and
+    Identifies each cell's capacity, R0, initial SOC and self-discharge relative to its peers. Reads a
+    pack log (HDF5 in the log layout, or through --mapping; CSV with a column mapping) and
     replays its current, and its balancing, through every cell of the given cell model.
 
     \b
