@@ -361,6 +361,7 @@ void twin_balancer_actuate(twin_pack *p, double dt)
     int i, active = 0, any = 0;
     memset(bleed, 0, (size_t)n * sizeof(double));
     memset(p->c.balancer_transfer_current, 0, (size_t)n * sizeof(double));
+    memcpy(p->c.balancer_commanded, cmd, (size_t)n * sizeof(double));
     for (i = 0; i < n; ++i) {
         double e = cmd[i];
         e = stuck[i] == (double)TWIN_BALANCER_STUCK_ON ? 1.0 : e;

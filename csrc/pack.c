@@ -21,7 +21,7 @@ size_t twin_pack_block_size(int n)
     if (n < 1) return 0;
     cells = (size_t)n;
     return align8(sizeof(twin_settings)) + align8(sizeof(twin_pack_vars)) + align8(sizeof(twin_internal)) +
-           (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_COEF_PLANES + TWIN_DET_RING) * cells *
+           (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_COEF_PLANES + TWIN_DET_PLANES) * cells *
                sizeof(double) +
            align8(cells * sizeof(int));
 }
@@ -49,8 +49,8 @@ twin_status twin_pack_bind(twin_pack *p, int n, void *block, size_t size)
 #undef TWIN_X_BIND
     p->coef = (double *)at;
     at += (size_t)TWIN_COEF_PLANES * (size_t)n * sizeof(double);
-    p->det_ring = (double *)at;
-    at += (size_t)TWIN_DET_RING * (size_t)n * sizeof(double);
+    p->det_planes = (double *)at;
+    at += (size_t)TWIN_DET_PLANES * (size_t)n * sizeof(double);
     p->order = (int *)at;
     return TWIN_OK;
 }
@@ -543,6 +543,7 @@ void twin_pack_init(twin_pack *p)
         p->c.cell_current[i] = 0.0;
         p->c.cell_heat[i] = 0.0;
         p->c.balancer_bleed_current[i] = p->c.balancer_transfer_current[i] = p->c.balancer_active[i] = 0.0;
+        p->c.balancer_commanded[i] = 0.0;
         p->c.balancer_bleed_charge[i] = 0.0;
         p->c.balancer_transfer_charge_in[i] = p->c.balancer_transfer_charge_out[i] = 0.0;
         p->x.latch[i] = p->x.surplus_as[i] = p->x.command[i] = 0.0;
@@ -840,7 +841,12 @@ twin_status twin_run(twin_pack *p, double dt, long n_steps, const twin_drive *dr
     for (k = 0; k < n_steps; ++k) {
         twin_status st;
         double asked;
-        p->v->pack_current = asked = drive_current(p, drive, k, dt);
+        asked = drive_current(p, drive, k, dt);
+        if (drive->obey_limits) { /* an inverter under DVCC: never above CCL or DCL */
+            asked = asked > p->v->bms_ccl ? p->v->bms_ccl : asked;
+            asked = asked < -p->v->bms_dcl ? -p->v->bms_dcl : asked;
+        }
+        p->v->pack_current = asked;
         if (drive->ambient != NULL) p->v->pack_ambient_temperature = drive->ambient[k];
         if (drive->commands != NULL)
             memcpy(p->c.balancer_command, drive->commands + (size_t)k * (size_t)p->n, (size_t)p->n * sizeof(double));

@@ -27,8 +27,12 @@
 #define TWIN_N_PROTECTIONS 8
 #define TWIN_MESSAGE_SIZE 512
 #define TWIN_COEF_PLANES (4 * (3 + 2 * TWIN_MAX_RC))
-#define TWIN_DET_RING 5 /* blocks averaged at each end of a charging or discharging run */
-#define TWIN_DET_RUN 2048 /* blocks of a run kept to find where its cells disperse */
+#define TWIN_DET_RING 5    /* flat blocks averaged at each end of a measured stretch */
+#define TWIN_DET_KINDS 3   /* landmark kinds: plateau step, top knee, bottom knee */
+#define TWIN_DET_BASE 9    /* per kind: baseline, calm time, calm bleed, previous rho and time, confirmed,
+                              last rho, last time, baseline censored */
+#define TWIN_DET_LEVELS 48 /* knee levels, 5 mV apart */
+#define TWIN_DET_PLANES (TWIN_DET_RING + TWIN_DET_KINDS * TWIN_DET_BASE + 2 * TWIN_DET_LEVELS)
 
 typedef enum twin_status {
     TWIN_OK = 0,
@@ -106,9 +110,10 @@ typedef struct twin_fault_event {
     X(det_r_sxy) X(det_r_bxy) X(det_r_above)        /* resistance: recent, baseline, time above */ \
     X(det_bleed)                                    /* charge bled so far (A s), from the flags */ \
     X(det_y) X(det_yprev1) X(det_yprev2) X(det_yprev3) /* corrected block deviation and the last three */ \
-    X(det_seg_a) X(det_seg_ds) X(det_seg_wb)        /* run: charge integral, start level, bleed weight */ \
-    X(det_beta) X(det_calm_t) X(det_calm_bleed) X(det_prev_rho) X(det_prev_t) /* charge-offset baseline */ \
-    X(det_confirmed)                                /* 1 once two runs agreed on the cell's baseline */ \
+    X(det_seg_a) X(det_seg_ds) X(det_seg_wb)        /* bump: charge integral, start level, bleed weight */ \
+    X(det_knee_prev)                                /* corrected voltage of the previous block (knees) */ \
+    X(det_censored)                                 /* 1: measured below the knee (imprecise) */ \
+    X(det_censored_sigma)                           /* uncertainty of such a measurement, A s */ \
     X(det_jump_amp) X(det_jump_t) X(det_jump_pre) X(det_jump_sum) X(det_jump_sq) X(det_jump_n) \
     X(det_delta)                                    /* voltage offset found and removed */ \
     X(det_t_base) X(det_t_n) X(det_t_above)         /* thermal baseline */
@@ -142,10 +147,11 @@ typedef struct twin_internal {
     double det_prev_valid, det_t_prev, det_i_prev, det_med_prev, det_period;
     double det_blk_start, det_blk_n, det_acc_i, det_acc_med, det_acc_q, det_acc_exx, det_acc_mxy, det_acc_qn;
     double det_qn_total, det_r_sxx, det_r_bxx, det_r_mxy, det_r_mxx, det_r_baseline;
-    double det_seg_active, det_seg_sign, det_seg_quiet, det_seg_nact, det_seg_q, det_seg_us, det_seg_valid;
-    double det_seg_ring_u[TWIN_DET_RING], det_seg_ring_pos, det_seg_maxdisp, det_seg_wsum, det_seg_t0;
-    double det_beta_ready, det_started;
-    double det_run_u[TWIN_DET_RUN], det_run_disp[TWIN_DET_RUN], det_run_n; /* median voltage, spread */
+    double det_seg_sign, det_seg_quiet, det_bump, det_flat_n, det_post_flat, det_seg_start_disp;
+    double det_seg_q, det_seg_us, det_seg_valid, det_seg_maxdisp, det_seg_wsum, det_seg_t0;
+    double det_seg_ring_u[TWIN_DET_RING], det_seg_ring_pos;
+    double det_beta_ready[TWIN_DET_KINDS], det_event_q[TWIN_DET_KINDS], det_started, det_q_total;
+    double det_knee_q_prev, det_knee_active, det_knee_u, det_run_q0, det_step_height, det_seg_looked;
     double det_cap_as, det_r0, det_edge_i, det_memory, det_seg_i, det_bleed_r;
 } twin_internal;
 
@@ -157,7 +163,7 @@ typedef struct twin_pack {
     twin_cell_arrays c;         /* spec'd per-cell arrays, in the block */
     twin_internal_arrays x;     /* internal per-cell arrays, in the block */
     double *coef;               /* bilinear coefficients: TWIN_COEF_PLANES planes of n, in the block */
-    double *det_ring;           /* detector: y of the last TWIN_DET_RING active blocks of a run, in the block */
+    double *det_planes;         /* detector: TWIN_DET_PLANES planes of n (detect_charge.c), in the block */
     int *order;                 /* scratch for sorting cells, in the block */
     void *block;
     size_t block_size;
@@ -204,6 +210,7 @@ typedef struct twin_drive {
     const double *current;  /* PROFILE: one value per step */
     const double *ambient;  /* one value per step, or NULL to keep the present input */
     const double *commands; /* n values per step for the external balancing policy, or NULL */
+    int obey_limits;        /* 1: the charger and load keep within the BMS's CCL and DCL (DVCC) */
 } twin_drive;
 
 /* Conditions that end a run early; use +/-HUGE_VAL (or 0 for the flags) to disable. */

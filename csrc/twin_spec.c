@@ -82,7 +82,7 @@ const twin_var_info twin_vars[TWIN_N_VARS] = {
     {"sensor.seed", 128u, TWIN_WHERE_SETTINGS, TWIN_TYPE_INTEGER, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_FIXED, offsetof(twin_settings, sensor_seed), 1, 0.0, 2147483647.0, 1.0, "1", 0},
     {"detect.block", 140u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_block), 1, 1.0, 3600.0, 60.0, "s", 0},
     {"detect.edge_current", 141u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_edge_current), 1, 0.0001, 10.0, 0.05, "1/h", 0},
-    {"detect.resistance_memory", 142u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_resistance_memory), 1, 1.0, 1000000.0, 20.0, "1", 0},
+    {"detect.resistance_memory", 142u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_resistance_memory), 1, 0.1, 1000000.0, 4.0, "1", 0},
     {"detect.resistance_fraction", 143u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_resistance_fraction), 1, 0.0, 100.0, 0.25, "1", 0},
     {"detect.sigmas", 144u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_sigmas), 1, 1.0, 100.0, 5.0, "1", 0},
     {"detect.jump_min", 145u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_jump_min), 1, 0.0, 1.0, 0.004, "V", 0},
@@ -94,6 +94,9 @@ const twin_var_info twin_vars[TWIN_N_VARS] = {
     {"detect.temperature_threshold", 151u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_temperature_threshold), 1, 0.0, 100.0, 3.0, "K", 0},
     {"detect.bleed_resistance", 152u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_bleed_resistance), 1, 0.1, 1000000.0, TWIN_NONE, "Ohm", 1},
     {"detect.nominal_resistance", 153u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_nominal_resistance), 1, 0.0, 100.0, TWIN_NONE, "Ohm", 1},
+    {"detect.knee_top", 154u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_knee_top), 1, 0.0, 10.0, 3.3, "V", 0},
+    {"detect.knee_bottom", 155u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_knee_bottom), 1, 0.0, 10.0, 3.22, "V", 0},
+    {"detect.knee_slope", 156u, TWIN_WHERE_SETTINGS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_settings, detect_knee_slope), 1, 0.0, 1000.0, 1.0, "V", 0},
     {"cell.capacity", 200u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_cell_arrays, cell_capacity), 0, 0.0001, 1000000.0, TWIN_NONE, "A.h", 0},
     {"cell.resistance_factor", 201u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_cell_arrays, cell_resistance_factor), 0, 0.01, 100.0, 1.0, "1", 0},
     {"cell.self_discharge", 202u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_PARAMETER, TWIN_VARIABILITY_TUNABLE, offsetof(twin_cell_arrays, cell_self_discharge), 0, 0.0, 1000.0, TWIN_NONE, "A", 0},
@@ -134,6 +137,7 @@ const twin_var_info twin_vars[TWIN_N_VARS] = {
     {"cell.present_capacity", 272u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, cell_present_capacity), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "A.h", 0},
     {"residual.cell_voltage", 273u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, residual_cell_voltage), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "V", 0},
     {"residual.temperature", 274u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, residual_temperature), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "K", 0},
+    {"balancer.commanded", 275u, TWIN_WHERE_CELLS, TWIN_TYPE_INTEGER, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_DISCRETE, offsetof(twin_cell_arrays, balancer_commanded), 0, -1.0, 1.0, TWIN_NONE, "1", 0},
     {"flag.self_discharge", 280u, TWIN_WHERE_CELLS, TWIN_TYPE_BOOLEAN, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_DISCRETE, offsetof(twin_cell_arrays, flag_self_discharge), 0, 0.0, 1.0, 0.0, "1", 0},
     {"flag.self_discharge_time", 281u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_DISCRETE, offsetof(twin_cell_arrays, flag_self_discharge_time), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "s", 0},
     {"flag.resistance", 282u, TWIN_WHERE_CELLS, TWIN_TYPE_BOOLEAN, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_DISCRETE, offsetof(twin_cell_arrays, flag_resistance), 0, 0.0, 1.0, 0.0, "1", 0},
@@ -159,6 +163,7 @@ const twin_var_info twin_vars[TWIN_N_VARS] = {
     {"estimate.temperature_offset", 330u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, estimate_temperature_offset), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "K", 0},
     {"estimate.bleed_error", 331u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, estimate_bleed_error), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "A", 0},
     {"detect.deviation", 332u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_cell_arrays, detect_deviation), 0, TWIN_NONE, TWIN_NONE, TWIN_NONE, "V", 0},
+    {"estimate.leak_current_lower_bound", 333u, TWIN_WHERE_CELLS, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_DISCRETE, offsetof(twin_cell_arrays, estimate_leak_current_lower_bound), 0, TWIN_NONE, TWIN_NONE, 0.0, "1", 0},
     {"pack.current", 400u, TWIN_WHERE_PACK, TWIN_TYPE_REAL, TWIN_CAUSALITY_INPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_pack_vars, pack_current), 1, TWIN_NONE, TWIN_NONE, 0.0, "A", 0},
     {"pack.ambient_temperature", 401u, TWIN_WHERE_PACK, TWIN_TYPE_REAL, TWIN_CAUSALITY_INPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_pack_vars, pack_ambient_temperature), 1, TWIN_NONE, TWIN_NONE, 25.0, "degC", 0},
     {"pack.voltage", 410u, TWIN_WHERE_PACK, TWIN_TYPE_REAL, TWIN_CAUSALITY_OUTPUT, TWIN_VARIABILITY_CONTINUOUS, offsetof(twin_pack_vars, pack_voltage), 1, TWIN_NONE, TWIN_NONE, TWIN_NONE, "V", 0},
@@ -296,7 +301,7 @@ void twin_settings_defaults(twin_settings *s)
     s->sensor_seed = 1;
     s->detect_block = 60.0;
     s->detect_edge_current = 0.05;
-    s->detect_resistance_memory = 20.0;
+    s->detect_resistance_memory = 4.0;
     s->detect_resistance_fraction = 0.25;
     s->detect_sigmas = 5.0;
     s->detect_jump_min = 0.004;
@@ -308,4 +313,7 @@ void twin_settings_defaults(twin_settings *s)
     s->detect_temperature_threshold = 3.0;
     s->detect_bleed_resistance = NAN;
     s->detect_nominal_resistance = NAN;
+    s->detect_knee_top = 3.3;
+    s->detect_knee_bottom = 3.22;
+    s->detect_knee_slope = 1.0;
 }

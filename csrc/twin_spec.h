@@ -96,7 +96,7 @@ typedef struct twin_settings {
     int sensor_seed; /* [1] Seed of the measurement noise generator (same seed, same noise) */
     double detect_block; /* [s] Block length of the divergence detector: samples are summed per block and the estimators update once per block */
     double detect_edge_current; /* [1/h] Current step (as a C-rate) that counts as an edge for the resistance estimator */
-    double detect_resistance_memory; /* [1] Memory of the resistance estimator, in equivalent 0.5C current steps */
+    double detect_resistance_memory; /* [1] Memory of the resistance estimator (and the current steps its baseline needs), in multiples of the current steps needed to resolve 5 % of the nominal R0 against the measured voltage noise */
     double detect_resistance_fraction; /* [1] Smallest resistance growth flagged, as a fraction of the nominal R0 (at 50 % SOC, 25 degC) */
     double detect_sigmas; /* [1] How many standard deviations an estimate must move before it can be flagged */
     double detect_jump_min; /* [V] Smallest voltage-reading jump examined as a possible sensor fault */
@@ -107,6 +107,9 @@ typedef struct twin_settings {
     double detect_charge_threshold; /* [1] Smallest change of a cell's charge offset against its peers that is flagged, as a fraction of capacity */
     double detect_temperature_threshold; /* [K] Smallest temperature departure from the other sensors that is flagged */
     double detect_bleed_resistance; /* [Ohm] Bleed resistance the logged balancing flags switch on (NaN: use balancer.bleed_resistance) */
+    double detect_knee_top; /* [V] Lowest of the 48 levels (5 mV apart, upwards) at which each cell's crossing is timed on the way into the top knee */
+    double detect_knee_bottom; /* [V] Highest of the 48 levels (5 mV apart, downwards) at which each cell's crossing is timed on the way into the bottom knee */
+    double detect_knee_slope; /* [V] Knee levels are used only where the median cell's voltage rises at least this much per unit of SOC (a steep knee times charges precisely; a plateau does not) */
     double detect_nominal_resistance; /* [Ohm] Nominal R0 of one cell or group for the resistance threshold (NaN: from the cell tables at 50 % SOC, 25 degC) */
 } twin_settings;
 
@@ -150,6 +153,7 @@ typedef struct twin_cell_arrays {
     double *balancer_transfer_charge_in; /* [A.h] Charge an active balancer has delivered to each cell so far */
     double *balancer_transfer_charge_out; /* [A.h] Charge an active balancer has taken from each cell so far */
     double *cell_present_capacity; /* [A.h] Capacity of each cell or group now: ageing and capacity faults applied */
+    double *balancer_commanded; /* [1] Balancing the policy commanded for each cell, before switch faults (what a BMS log records) */
     double *residual_cell_voltage; /* [V] Predicted cell voltage minus measured.cell_voltage (NaN where no measurement is given) */
     double *residual_temperature; /* [K] Predicted cell temperature minus measured.temperature (NaN where no measurement is given) */
     double *flag_self_discharge; /* [1] Divergence flag: an extra leak drains the cell */
@@ -177,6 +181,7 @@ typedef struct twin_cell_arrays {
     double *estimate_temperature_offset; /* [K] Departure of the cell's temperature reading from the other sensors, against its baseline */
     double *estimate_bleed_error; /* [A] Bleed current that flowed minus what the balancing flags imply (positive: stuck on, negative: stuck off) */
     double *detect_deviation; /* [V] Measured cell voltage minus the median cell, resistance-corrected, over the last block */
+    double *estimate_leak_current_lower_bound; /* [1] 1 while estimate.leak_current is a lower bound (the charge lost since the last landmark where the cell was calm, over the time since: the leak may have started later), 0 once measured between two landmarks */
 } twin_cell_arrays;
 
 /* X-macro over the per-cell arrays: X(name). */
@@ -219,6 +224,7 @@ typedef struct twin_cell_arrays {
     X(balancer_transfer_charge_in) \
     X(balancer_transfer_charge_out) \
     X(cell_present_capacity) \
+    X(balancer_commanded) \
     X(residual_cell_voltage) \
     X(residual_temperature) \
     X(flag_self_discharge) \
@@ -246,8 +252,9 @@ typedef struct twin_cell_arrays {
     X(estimate_temperature_offset) \
     X(estimate_bleed_error) \
     X(detect_deviation) \
+    X(estimate_leak_current_lower_bound) \
 
-#define TWIN_N_CELL_ARRAYS 65
+#define TWIN_N_CELL_ARRAYS 67
 
 /* Pack-level inputs and outputs. */
 typedef struct twin_pack_vars {
@@ -309,7 +316,7 @@ typedef struct twin_var_info {
     int optional; /* NaN allowed: use the fallback */
 } twin_var_info;
 
-#define TWIN_N_VARS 187
+#define TWIN_N_VARS 192
 extern const twin_var_info twin_vars[TWIN_N_VARS];
 
 /* The row with value reference vr, or NULL (rows are sorted by vr). */

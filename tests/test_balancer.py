@@ -114,6 +114,16 @@ def test_external_commands_drive_the_switches():
     assert np.all(r["balancer.bleed_current"][:, [0, 2]] == 0)
 
 
+def test_commanded_output_is_what_the_policy_asked_not_what_a_stuck_switch_did():
+    """balancer.commanded is the BMS's decision (the logged balancing flag of a real BMS); the bleed
+    current is what the switch did. They differ exactly on stuck switches."""
+    pack = Pack(_pack(_mv(0, 0, 30, 30), **{"balancer.max_cells": 4}).params,
+                faults=[Fault(0, "balancer_stuck", "on", 0.0), Fault(2, "balancer_stuck", "off", 0.0)])
+    r = pack.run(np.zeros(5), 1.0)
+    assert r["balancer.commanded"][-1].tolist() == [0, 0, 1, 1]
+    assert (r["balancer.bleed_current"][-1] > 0).tolist() == [True, False, False, True]
+
+
 def test_soc_history_policy_bleeds_the_surplus_read_after_rest():
     """foxBMS history strategy: after the rest time, OCV -> SOC, bleed each cell's surplus."""
     socs = [0.60, 0.62, 0.65]

@@ -136,3 +136,17 @@ def test_limits_are_zero_while_the_direction_is_disabled():
     pack = Pack(_pack().params, faults=[Fault(0, "voltage_offset", 0.45, 0.0)])
     pack.run(np.zeros(20), 1.0)
     assert pack["bms.ccl"] == 0.0 and pack["bms.dcl"] > 0.0
+
+
+def test_an_inverter_obeying_the_limits_never_exceeds_ccl_or_dcl():
+    """DVCC: with obey_limits the asked current is cut to the CCL (charging) and the DCL
+    (discharging) the BMS computed before each step; without it, the profile is applied as is."""
+    params = _pack(**{"limits.max_charge_current": 100.0, "limits.max_discharge_current": 100.0}).params
+    asked = np.r_[np.full(30, 150.0), np.full(30, -150.0)]
+    obeying = Pack(params, faults=[Fault(0, "voltage_offset", 0.21, 0.0)])  # reads 3.46 V: CCL at 50 %
+    r = obeying.run(asked, 1.0, obey_limits=True, record=["pack.current", "bms.ccl", "bms.dcl"])
+    assert np.all(r["pack.current"][1:31] <= 50.0 + 1e-9)
+    assert np.all(r["pack.current"][31:] >= -100.0 - 1e-9)
+    assert r["pack.current"][1] == pytest.approx(50.0) and r["pack.current"][-1] == pytest.approx(-100.0)
+    ignoring = Pack(params, faults=[Fault(0, "voltage_offset", 0.21, 0.0)]).run(asked, 1.0, record=["pack.current"])
+    assert ignoring["pack.current"][1] == pytest.approx(150.0)

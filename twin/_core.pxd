@@ -40,6 +40,7 @@ cdef extern from "twin.h" nogil:
         const double *current
         const double *ambient
         const double *commands
+        int obey_limits
 
     ctypedef struct twin_stop:
         double max_cell_voltage, min_cell_voltage, max_pack_voltage, min_pack_voltage

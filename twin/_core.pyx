@@ -158,7 +158,7 @@ cdef class Kernel:
             raise KernelError(_step_error(dt))
 
     def run(self, double dt, long n_steps, str kind="profile", double value=0.0, double current_limit=0.0,
-            current=None, ambient=None, commands=None, dict stop=None, records=()):
+            current=None, ambient=None, commands=None, dict stop=None, records=(), bint obey_limits=False):
         """Run up to n_steps steps in C with the GIL released.
 
         records: sequence of (value reference, destination float64 array of shape (n_steps, count)).
@@ -181,6 +181,7 @@ cdef class Kernel:
         drive.current = NULL
         drive.ambient = NULL
         drive.commands = NULL
+        drive.obey_limits = 1 if obey_limits else 0
         keep = []
         if current is not None:
             cur = np.ascontiguousarray(current, dtype=np.float64)

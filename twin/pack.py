@@ -122,7 +122,7 @@ class Pack:
         return [self.spec[r] if isinstance(r, str) else r for r in record]
 
     def run(self, what, dt: float = 1.0, *, ambient=None, commands=None, record=None, every: int = 1,
-            sink=None, progress=None) -> Result | None:
+            sink=None, progress=None, obey_limits: bool = False) -> Result | None:
         """Run an Experiment (or list of step sentences) or a current profile (array of A per step).
 
         ambient: degC, a number or one value per step (profiles only). commands: (steps, cells)
@@ -149,7 +149,7 @@ class Pack:
                 self._ambient[0] = float(ambient)
             self._run_experiment(experiment, dt, records, every, sink, progress)
         else:
-            self._run_profile(what, dt, ambient, commands, records, every, sink, progress)
+            self._run_profile(what, dt, ambient, commands, records, every, sink, progress, obey_limits)
         sink.finish()
         return sink.result() if own_sink else None
 
@@ -193,7 +193,7 @@ class Pack:
                 break
         return done, reason
 
-    def _run_profile(self, current, dt, ambient, commands, records, every, sink, progress):
+    def _run_profile(self, current, dt, ambient, commands, records, every, sink, progress, obey_limits=False):
         cur = np.asarray(current, dtype=float)
         if cur.ndim != 1 or len(cur) == 0:
             raise ExperimentError(f"a current profile is a 1-D list of amperes, one per step; got shape {cur.shape}")
@@ -215,7 +215,7 @@ class Pack:
                 raise ExperimentError("balancing commands must be -1, 0 or +1")
         self._t0, self._global_steps = self.time, 0
         self._run_chunks(n, dt, records, every, sink, progress, 0, n * dt, 0.0,
-                         kind="profile", current=cur, ambient=amb, commands=cmd)
+                         kind="profile", current=cur, ambient=amb, commands=cmd, obey_limits=obey_limits)
 
     def _run_experiment(self, experiment, dt, records, every, sink, progress):
         max_charge = abs(self["limits.max_charge_current"])
