@@ -67,7 +67,8 @@ static double other_rho(const twin_pack *p, int kind, int i, double t)
     return best;
 }
 
-/* A departure of cell i (rho, A s) at a landmark of `kind`: say what it means. */
+/* A departure of cell i (rho, A s) at a landmark of `kind`: say what it means. censored: 0 measured,
+ * 1 placed imprecisely below the knee, 2 a bound (the cell is at least this far behind). */
 void twin_departure(twin_pack *p, int kind, int i, double rho, double sigma, double thr, int censored, double t)
 {
     twin_internal *in = p->in;
@@ -94,7 +95,7 @@ void twin_departure(twin_pack *p, int kind, int i, double rho, double sigma, dou
         const double bleed_i = in->det_bleed_r > 0.0 ? p->x.det_vb[i] / in->det_bleed_r : HUGE_VAL;
         const double duty = bled / (bleed_i * since);
         if (determined || !(p->c.estimate_leak_current[i] == p->c.estimate_leak_current[i]) ||
-            (!censored && rate > p->c.estimate_leak_current[i])) {
+            (censored != 1 && rate > p->c.estimate_leak_current[i])) {
             p->c.estimate_leak_current[i] = rate;
             p->c.estimate_leak_current_sigma[i] = 1.4142 * sigma / (determined ? t - prev_t : since);
             p->c.estimate_leak_current_lower_bound[i] = determined ? 0.0 : 1.0;
@@ -203,15 +204,22 @@ void twin_judge_event(twin_pack *p, int kind, const double *dq, const double *ce
         p->c.estimate_charge_offset_sigma[i] = sigma / 3600.0;
         twin_det_base(p, kind, B_LAST_RHO)[i] = rho;
         twin_det_base(p, kind, B_LAST_T)[i] = t;
-        if (censored) { /* measured below the knee, imprecisely, or a bound: it can still tell a large lag */
+        if (censored) {
+            /* it never reached the steep part: its offset is at most the bound (exact as far as it
+               goes), and a plateau level placed it, imprecisely. A lag beyond the threshold by the
+               bound alone is certain; by the plateau estimate, only beyond its own uncertainty. */
             const double sig_i = fmax(sigma, p->x.det_censored_sigma[i]);
             const double thr_i = fmax(thr, s->detect_sigmas * sig_i);
-            if (rho < -thr_i && (twin_det_base(p, kind, B_CONFIRMED)[i] != 0.0 || flagged || prev < -thr ||
-                                 (rho < -UNCONFIRMED * thr_i && twin_det_base(p, kind, B_CENSORED)[i] == 0.0)))
-                twin_departure(p, kind, i, prev < -thr && twin_det_base(p, kind, B_CONFIRMED)[i] == 0.0 ? rho + prev : rho,
-                          sig_i, thr_i, 1, t);
-            if (rho < -thr_i) {
-                twin_det_base(p, kind, B_PREV_RHO)[i] = rho;
+            const double rho_b = p->x.det_censored_bound[i] - beta[i], worst = fmin(rho, rho_b);
+            const int trusted = twin_det_base(p, kind, B_CONFIRMED)[i] != 0.0 || flagged;
+            const int clean = twin_det_base(p, kind, B_CENSORED)[i] == 0.0;
+            const int sure = rho_b < -thr && (trusted || (clean && rho_b < -UNCONFIRMED_KNEE * thr));
+            const int placed = rho < -thr_i && (trusted || prev < -thr || (clean && rho < -UNCONFIRMED * thr_i));
+            if (sure || placed)
+                twin_departure(p, kind, i, prev < -thr && !trusted ? worst + prev : worst, sure ? sigma : sig_i,
+                               sure ? thr : thr_i, sure ? 2 : 1, t);
+            if (sure || rho < -thr_i) {
+                twin_det_base(p, kind, B_PREV_RHO)[i] = worst;
                 twin_det_base(p, kind, B_PREV_T)[i] = t;
             }
             continue;

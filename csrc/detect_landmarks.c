@@ -279,9 +279,11 @@ void twin_knee_close(twin_pack *p, double sign, double t)
                 p->x.det_censored_sigma[i] = j + 1 < TWIN_DET_LEVELS && med[j + 1] == med[j + 1]
                                                  ? fabs(med[j + 1] - med[j]) / 3.0 : fabs(q_end - med[j]) / 3.0;
             }
-        if (used == 0 && (!plateau || sum > med[lowest] - q_end)) {
-            /* not at the lowest steep level by the end: its lag is at least that, a bound exact as
-               far as it goes, and sharper than a plateau level's placing */
+        /* not at the lowest steep level by the end of the run: on the way up it holds at most
+           med - q_end more than the median (it is behind by at least that), on the way down at
+           least that (it is ahead): a bound exact as far as it goes, sharper than a plateau level */
+        p->x.det_censored_bound[i] = top ? med[lowest] - q_end : NAN;
+        if (used == 0 && (!plateau || (top ? sum > med[lowest] - q_end : sum < med[lowest] - q_end))) {
             sum = med[lowest] - q_end;
             p->x.det_censored_sigma[i] = 0.0;
         }
@@ -291,6 +293,7 @@ void twin_knee_close(twin_pack *p, double sign, double t)
     }
     if (4 * any < 3 * n) return; /* too few cells measured */
     twin_add_bleed(p, dq);
+    twin_add_bleed(p, p->x.det_censored_bound);
     twin_judge_event(p, top ? TWIN_DET_TOP : TWIN_DET_BOTTOM, dq, cens, t);
 }
 

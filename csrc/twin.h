@@ -114,6 +114,7 @@ typedef struct twin_fault_event {
     X(det_knee_prev)                                /* corrected voltage of the previous block (knees) */ \
     X(det_censored)                                 /* 1: measured below the knee (imprecise) */ \
     X(det_censored_sigma)                           /* uncertainty of such a measurement, A s */ \
+    X(det_censored_bound)                           /* the most its offset can be (it had not arrived), A s */ \
     X(det_jump_amp) X(det_jump_t) X(det_jump_pre) X(det_jump_sum) X(det_jump_sq) X(det_jump_n) \
     X(det_delta)                                    /* voltage offset found and removed */ \
     X(det_t_base) X(det_t_n) X(det_t_above)         /* thermal baseline */
