@@ -200,13 +200,17 @@ class LogReader:
             self.file = h5py.File(self.path, "r")
         except OSError as e:
             raise LogError(f"{self.path}: not a readable HDF5 file ({e})") from None
-        self.datasets = {}
-        for name, ch in self.mapping.channels.items():
-            if ch.dataset in self.file and hasattr(self.file[ch.dataset], "shape"):
-                self.datasets[name] = self.file[ch.dataset]
-            elif name in REQUIRED:
-                raise LogError(self._missing(ch))
-        self.info = self._inspect()
+        try:
+            self.datasets = {}
+            for name, ch in self.mapping.channels.items():
+                if ch.dataset in self.file and hasattr(self.file[ch.dataset], "shape"):
+                    self.datasets[name] = self.file[ch.dataset]
+                elif name in REQUIRED:
+                    raise LogError(self._missing(ch))
+            self.info = self._inspect()
+        except BaseException:
+            self.file.close()  # a refused log is not left open
+            raise
 
     def _missing(self, ch) -> str:
         names = []
@@ -368,12 +372,30 @@ class LogReader:
 
 
 def write_canonical(path, time, current, cell_voltage, temperature=None, temperature_cells=None, pack_voltage=None,
-                    balancing=None, capacity_ah=None, bleed_resistance_ohm=None, attrs=None) -> None:
-    """Write a log in the canonical layout (chunked, compressed)."""
+                    balancing=None, capacity_ah=None, bleed_resistance_ohm=None, attrs=None, soc=None,
+                    states=None, resolution=None) -> None:
+    """Write a log in the canonical layout (chunked, compressed).
+
+    resolution: {"cell_voltage": 0.001, ...}, the step a channel was measured with. Values are then
+    stored through HDF5's scale-offset filter to that many decimals (transparent to any reader,
+    exact for values on that step): about half the size. Only powers of ten are allowed.
+    states: {"charge_enable": ..., "discharge_enable": ...}, the BMS's own states per sample, kept
+    under /state for people and tools (replay does not use them)."""
     import h5py
 
     n, cells = np.shape(cell_voltage)
-    opts = dict(compression="gzip", compression_opts=4, shuffle=True)
+    base = dict(compression="gzip", compression_opts=4, shuffle=True)
+    resolution = dict(resolution or {})
+
+    def opts_for(name):
+        step = resolution.pop(name, None)
+        if step is None:
+            return base
+        decimals = -math.log10(step)
+        if abs(decimals - round(decimals)) > 1e-9 or round(decimals) < 0:
+            raise LogError(f"the resolution of {name} must be a power of ten at most 1, got {step}")
+        return {**base, "scaleoffset": int(round(decimals))}
+    opts = base
     with h5py.File(path, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["cells_in_series"] = cells
@@ -386,15 +408,23 @@ def write_canonical(path, time, current, cell_voltage, temperature=None, tempera
             f.attrs[k] = v
         rows = min(n, 8192)
         f.create_dataset("time", data=np.asarray(time, dtype=np.float64), chunks=(rows,), **opts).attrs["unit"] = "s"
-        f.create_dataset("current", data=np.asarray(current, dtype=np.float32), chunks=(rows,), **opts).attrs.update(
-            unit="A", sign="charge_positive")
-        f.create_dataset("cell_voltage", data=np.asarray(cell_voltage, dtype=np.float32), chunks=(rows, cells), **opts).attrs["unit"] = "V"
+        f.create_dataset("current", data=np.asarray(current, dtype=np.float32), chunks=(rows,),
+                         **opts_for("current")).attrs.update(unit="A", sign="charge_positive")
+        f.create_dataset("cell_voltage", data=np.asarray(cell_voltage, dtype=np.float32), chunks=(rows, cells),
+                         **opts_for("cell_voltage")).attrs["unit"] = "V"
         if temperature is not None:
             t = np.asarray(temperature, dtype=np.float32).reshape(n, -1)
-            ds = f.create_dataset("temperature", data=t, chunks=(rows, t.shape[1]), **opts)
+            ds = f.create_dataset("temperature", data=t, chunks=(rows, t.shape[1]), **opts_for("temperature"))
             ds.attrs["unit"] = "degC"
             ds.attrs["cells"] = np.asarray(temperature_cells if temperature_cells is not None else range(t.shape[1]), dtype=np.int32)
         if pack_voltage is not None:
-            f.create_dataset("pack_voltage", data=np.asarray(pack_voltage, dtype=np.float32), chunks=(rows,), **opts).attrs["unit"] = "V"
+            f.create_dataset("pack_voltage", data=np.asarray(pack_voltage, dtype=np.float32), chunks=(rows,),
+                             **opts_for("pack_voltage")).attrs["unit"] = "V"
         if balancing is not None:
             f.create_dataset("balancing", data=np.asarray(balancing, dtype=np.int8), chunks=(rows, cells), **opts)
+        if soc is not None:
+            f.create_dataset("soc", data=np.asarray(soc, dtype=np.float32), chunks=(rows,), **opts).attrs["unit"] = "1"
+        for name, values in (states or {}).items():
+            f.create_dataset(f"state/{name}", data=np.asarray(values, dtype=np.int8), chunks=(rows,), **opts)
+        if resolution:
+            raise LogError(f"resolution given for {', '.join(resolution)}, which is not a stored channel")
