@@ -33,7 +33,8 @@
 #include "detect.h"
 #include "twin.h"
 
-#define JUMP_SIGMAS 6.0
+#define JUMP_SIGMAS 6.0      /* a step of the window means, in noise sigmas of that difference */
+#define CANDIDATE_SIGMAS 2.5 /* a sample-to-sample step that makes a reading suspect */
 #define THERMAL_TAU 7200.0 /* temperature baselines follow within 2 h */
 
 /* k-th smallest of x[0..n) (quickselect, Hoare partition; x is reordered). */
@@ -120,6 +121,8 @@ void twin_detect_reset(twin_pack *p)
     TWIN_X_ZERO(det_seg_ds) TWIN_X_ZERO(det_seg_wb) TWIN_X_ZERO(det_knee_prev) TWIN_X_ZERO(det_jump_amp)
     TWIN_X_ZERO(det_jump_t) TWIN_X_ZERO(det_jump_pre) TWIN_X_ZERO(det_jump_sum) TWIN_X_ZERO(det_jump_sq)
     TWIN_X_ZERO(det_jump_n) TWIN_X_ZERO(det_delta) TWIN_X_ZERO(det_t_base) TWIN_X_ZERO(det_t_n)
+    TWIN_X_ZERO(det_cand_pre) TWIN_X_ZERO(det_cand_sum) TWIN_X_ZERO(det_cand_n) TWIN_X_ZERO(det_cand_t)
+    TWIN_X_ZERO(det_cmd_prev)
 #undef TWIN_X_ZERO
     twin_charge_reset(p);
     for (i = 0; i < n; ++i) {
@@ -139,7 +142,7 @@ void twin_detect_reset(twin_pack *p)
         rscale += p->x.r_scale[i];
     }
     clear_block(p);
-    in->det_prev_valid = in->det_period = 0.0;
+    in->det_prev_valid = in->det_period = in->det_jw_pos = in->det_quiet_n = 0.0;
     in->det_blk_start = NAN;
     in->det_qn_total = in->det_r_sxx = in->det_r_bxx = in->det_r_mxy = in->det_r_mxx = in->det_r_baseline = 0.0;
     in->det_started = in->det_q_total = 0.0;
@@ -315,6 +318,49 @@ static void process_block(twin_pack *p, double t)
     p->v->detect_flags = flags;
 }
 
+/* A reading that steps while the current is steady: the mean of the TWIN_DET_JW deviations after a
+ * suspect sample against the mean of the TWIN_DET_JW before it. Averaging both sides lets a step
+ * a few times the ADC noise through (a single-sample test would need six noise sigmas on one
+ * difference); a step that passes goes on to the confirmation over blocks (confirm_jumps). A cell
+ * whose balancing flag changed meanwhile is not tested: a bleed current through a shared sense
+ * wire shifts its reading, which is no fault. */
+static void step_test(twin_pack *p, double t)
+{
+    twin_internal *in = p->in;
+    const twin_settings *s = p->s;
+    const double *cmd = p->c.balancer_command;
+    const int watch = in->det_qn_total >= 100.0 && in->det_started >= 3.0;
+    int i, j;
+    for (i = 0; i < p->n; ++i) {
+        const double dd = p->x.det_d[i] - p->x.det_dprev[i];
+        const double sig = in->det_qn_total > 0.0 ? sqrt(p->x.det_qdd_total[i] / in->det_qn_total) : 0.0;
+        if (cmd[i] != p->x.det_cmd_prev[i]) p->x.det_cand_n[i] = 0.0;
+        if (p->x.det_cand_n[i] > 0.0) {
+            p->x.det_cand_sum[i] += p->x.det_d[i];
+            p->x.det_cand_n[i] += 1.0;
+            if (p->x.det_cand_n[i] >= TWIN_DET_JW) {
+                const double step = p->x.det_cand_sum[i] / p->x.det_cand_n[i] - p->x.det_cand_pre[i];
+                if (fabs(step) > fmax(JUMP_SIGMAS * sig / sqrt((double)TWIN_DET_JW), s->detect_jump_min) &&
+                    p->x.det_jump_amp[i] == 0.0) {
+                    p->x.det_jump_amp[i] = step;
+                    p->x.det_jump_t[i] = p->x.det_cand_t[i];
+                    p->x.det_jump_pre[i] = (p->x.det_yprev1[i] + p->x.det_yprev2[i] + p->x.det_yprev3[i]) / 3.0;
+                    p->x.det_jump_sum[i] = p->x.det_jump_sq[i] = p->x.det_jump_n[i] = 0.0;
+                }
+                p->x.det_cand_n[i] = 0.0;
+            }
+        } else if (watch && p->x.det_jump_amp[i] == 0.0 && in->det_quiet_n >= TWIN_DET_JW &&
+                   fabs(dd) > fmax(CANDIDATE_SIGMAS * sig, 0.5 * s->detect_jump_min)) {
+            double pre = 0.0;
+            for (j = 0; j < TWIN_DET_JW; ++j) pre += twin_det_jring(p, j)[i];
+            p->x.det_cand_pre[i] = pre / TWIN_DET_JW;
+            p->x.det_cand_sum[i] = p->x.det_d[i];
+            p->x.det_cand_n[i] = 1.0;
+            p->x.det_cand_t[i] = t;
+        }
+    }
+}
+
 int twin_detect_sample(twin_pack *p, double t)
 {
     twin_internal *in = p->in;
@@ -337,7 +383,8 @@ int twin_detect_sample(twin_pack *p, double t)
             done = 1;
             twin_charge_abort(p);
             memset(p->x.det_jump_amp, 0, (size_t)n * sizeof(double));
-            in->det_prev_valid = 0.0;
+            memset(p->x.det_cand_n, 0, (size_t)n * sizeof(double));
+            in->det_prev_valid = in->det_quiet_n = 0.0;
             in->det_blk_start = t;
             p->v->detect_gaps += 1.0;
         }
@@ -351,22 +398,18 @@ int twin_detect_sample(twin_pack *p, double t)
             for (i = 0; i < n; ++i) p->x.det_acc_exy[i] += di * (p->x.det_d[i] - p->x.det_dprev[i]);
             in->det_acc_exx += di * di;
             in->det_acc_mxy += di * (med - in->det_med_prev);
-        } else if (fabs(di) < 0.2 * in->det_edge_i) {
-            const int watch = in->det_qn_total >= 100.0 && in->det_started >= 3.0;
+        }
+        if (fabs(di) < 0.2 * in->det_edge_i) {
             for (i = 0; i < n; ++i) {
                 const double dd = p->x.det_d[i] - p->x.det_dprev[i];
                 p->x.det_acc_qdd[i] += dd * dd;
-                if (watch && p->x.det_jump_amp[i] == 0.0) {
-                    const double sig = sqrt(p->x.det_qdd_total[i] / in->det_qn_total);
-                    if (fabs(dd) > fmax(JUMP_SIGMAS * sig, s->detect_jump_min)) {
-                        p->x.det_jump_amp[i] = dd;
-                        p->x.det_jump_t[i] = t;
-                        p->x.det_jump_pre[i] = (p->x.det_yprev1[i] + p->x.det_yprev2[i] + p->x.det_yprev3[i]) / 3.0;
-                        p->x.det_jump_sum[i] = p->x.det_jump_sq[i] = p->x.det_jump_n[i] = 0.0;
-                    }
-                }
             }
             in->det_acc_qn += 1.0;
+            step_test(p, t);
+            in->det_quiet_n += 1.0;
+        } else { /* the current moved: what the readings do now is the cells' resistance */
+            memset(p->x.det_cand_n, 0, (size_t)n * sizeof(double));
+            in->det_quiet_n = 0.0;
         }
         in->det_acc_q += current * dt;
     }
@@ -384,6 +427,9 @@ int twin_detect_sample(twin_pack *p, double t)
     in->det_acc_med += med;
     in->det_blk_n += 1.0;
     memcpy(p->x.det_dprev, p->x.det_d, (size_t)n * sizeof(double));
+    memcpy(twin_det_jring(p, (int)in->det_jw_pos), p->x.det_d, (size_t)n * sizeof(double));
+    in->det_jw_pos = (double)(((int)in->det_jw_pos + 1) % TWIN_DET_JW);
+    for (i = 0; i < n; ++i) p->x.det_cmd_prev[i] = cmd[i];
     in->det_t_prev = t, in->det_i_prev = current, in->det_med_prev = med, in->det_prev_valid = 1.0;
     p->v->detect_samples += 1.0;
     if (t - in->det_blk_start >= s->detect_block * (1.0 - 1e-9)) {

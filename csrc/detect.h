@@ -26,6 +26,12 @@ static inline double *twin_det_level(const twin_pack *p, int top, int j)
     return twin_det_plane(p, TWIN_DET_RING + TWIN_DET_KINDS * TWIN_DET_BASE + (top ? 0 : TWIN_DET_LEVELS) + j);
 }
 
+/* The last TWIN_DET_JW per-sample deviations (detect.c's step test), after the knee levels. */
+static inline double *twin_det_jring(const twin_pack *p, int j)
+{
+    return twin_det_plane(p, TWIN_DET_RING + TWIN_DET_KINDS * TWIN_DET_BASE + 2 * TWIN_DET_LEVELS + j);
+}
+
 /* Judging a landmark (detect_charge.c). */
 double twin_fit_event(twin_pack *p, int kind, const double *dq, double *res, double *a_out, double *k_out);
 void twin_judge_event(twin_pack *p, int kind, const double *dq, const double *censor, double t);

@@ -218,10 +218,19 @@ void twin_judge_event(twin_pack *p, int kind, const double *dq, const double *ce
             if (sure || placed)
                 twin_departure(p, kind, i, prev < -thr && !trusted ? worst + prev : worst, sure ? sigma : sig_i,
                                sure ? thr : thr_i, sure ? 2 : 1, t);
-            if (sure || rho < -thr_i) {
+            if ((sure || rho < -thr_i) && (clean || trusted)) {
                 twin_det_base(p, kind, B_PREV_RHO)[i] = worst;
                 twin_det_base(p, kind, B_PREV_T)[i] = t;
             }
+            continue;
+        }
+        if (twin_det_base(p, kind, B_CENSORED)[i] != 0.0 && !flagged) {
+            /* measured at last, against a baseline that was only a bound: that baseline says nothing
+               of a change; this measurement becomes the baseline */
+            beta[i] = dq[i];
+            twin_det_base(p, kind, B_CENSORED)[i] = twin_det_base(p, kind, B_PREV_RHO)[i] = 0.0;
+            twin_det_base(p, kind, B_CALM_T)[i] = twin_det_base(p, kind, B_PREV_T)[i] = t;
+            twin_det_base(p, kind, B_CALM_BLEED)[i] = p->x.det_bleed[i];
             continue;
         }
         if (fabs(rho) < 2.0 * sigma && !flagged) {
