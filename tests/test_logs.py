@@ -229,3 +229,27 @@ def test_bad_mapping_files_say_what_is_wrong(tmp_path, text, expected):
     with pytest.raises(LogError) as e:
         Mapping.from_file(mapping)
     assert expected in str(e.value) and str(mapping) in str(e.value)
+
+
+def test_a_log_written_in_pieces_reads_as_one(tmp_path):
+    from twin.logs import CanonicalWriter
+
+    whole, pieces = tmp_path / "whole.h5", tmp_path / "pieces.h5"
+    t, current, volts, temps, balancing = _canonical(whole, n=1000)
+    with CanonicalWriter(pieces, CELLS, temperature_cells=[0, 3], capacity_ah=100.0, bleed_resistance_ohm=33.0) as w:
+        for a, b in ((0, 10), (10, 700), (700, 1000)):
+            w.append(t[a:b], current[a:b], volts[a:b], temperature=temps[a:b], pack_voltage=volts[a:b].sum(axis=1),
+                     balancing=balancing[a:b])
+        with pytest.raises(LogError, match="every piece must give the same channels"):
+            w.append(t[:5] + 2000, current[:5], volts[:5])
+    (ia, xa), (ib, xb) = _read_all(whole), _read_all(pieces)
+    assert (ia.samples, ia.cells, ia.temperature_cells) == (ib.samples, ib.cells, ib.temperature_cells)
+    for k in xa:
+        np.testing.assert_array_equal(xa[k], xb[k])
+
+
+def test_resolution_must_be_a_decimal_step_of_a_stored_channel(tmp_path):
+    with pytest.raises(LogError, match="power of ten"):
+        write_canonical(tmp_path / "a.h5", [0.0], [0.0], [[3.3]], resolution={"cell_voltage": 0.002})
+    with pytest.raises(LogError, match="only current, cell_voltage"):
+        write_canonical(tmp_path / "b.h5", [0.0], [0.0], [[3.3]], resolution={"time": 0.001})

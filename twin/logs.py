@@ -371,34 +371,46 @@ class LogReader:
             yield chunk
 
 
-def write_canonical(path, time, current, cell_voltage, temperature=None, temperature_cells=None, pack_voltage=None,
-                    balancing=None, capacity_ah=None, bleed_resistance_ohm=None, attrs=None, soc=None,
-                    states=None, resolution=None) -> None:
-    """Write a log in the canonical layout (chunked, compressed).
+CHUNK_ROWS = 8192
 
+
+class CanonicalWriter:
+    """Writes a log in the canonical layout piece by piece (chunked, compressed, resizable), so that
+    a log of any length (a year at 1 Hz, or what `twin live` sees) is written in bounded memory.
+
+        with CanonicalWriter("log.h5", cells=16, capacity_ah=280) as w:
+            w.append(time, current, cell_voltage, temperature=..., balancing=...)
+
+    The channels given to the first append are the log's channels; every later append gives the same.
     resolution: {"cell_voltage": 0.001, ...}, the step a channel was measured with. Values are then
     stored through HDF5's scale-offset filter to that many decimals (transparent to any reader,
     exact for values on that step): about half the size. Only powers of ten are allowed.
-    states: {"charge_enable": ..., "discharge_enable": ...}, the BMS's own states per sample, kept
-    under /state for people and tools (replay does not use them)."""
-    import h5py
+    states: names of the BMS's own per-sample states (e.g. charge_enable), kept under /state for
+    people and tools (replay does not use them)."""
 
-    n, cells = np.shape(cell_voltage)
-    base = dict(compression="gzip", compression_opts=4, shuffle=True)
-    resolution = dict(resolution or {})
+    def __init__(self, path, cells: int, temperature_cells=None, capacity_ah=None, bleed_resistance_ohm=None,
+                 attrs=None, resolution=None):
+        import h5py
 
-    def opts_for(name):
-        step = resolution.pop(name, None)
-        if step is None:
-            return base
-        decimals = -math.log10(step)
-        if abs(decimals - round(decimals)) > 1e-9 or round(decimals) < 0:
-            raise LogError(f"the resolution of {name} must be a power of ten at most 1, got {step}")
-        return {**base, "scaleoffset": int(round(decimals))}
-    opts = base
-    with h5py.File(path, "w") as f:
+        self.path = Path(path)
+        self.cells = int(cells)
+        self.temperature_cells = None if temperature_cells is None else [int(c) for c in temperature_cells]
+        self.resolution = dict(resolution or {})
+        unknown = set(self.resolution) - {"current", "cell_voltage", "temperature", "pack_voltage"}
+        if unknown:
+            raise LogError(f"resolution given for {', '.join(sorted(unknown))}: only current, cell_voltage, "
+                           f"temperature and pack_voltage are stored on a measurement step")
+        for name, step in self.resolution.items():
+            decimals = -math.log10(step) if step > 0 else float("nan")
+            if not (abs(decimals - round(decimals)) < 1e-9 and round(decimals) >= 0):
+                raise LogError(f"the resolution of {name} must be a power of ten at most 1, got {step}")
+        try:
+            self.file = h5py.File(self.path, "w")
+        except OSError as e:
+            raise LogError(f"cannot write log file {self.path}: {e}") from None
+        f = self.file
         f.attrs["format"] = FORMAT
-        f.attrs["cells_in_series"] = cells
+        f.attrs["cells_in_series"] = self.cells
         f.attrs["current_sign"] = "charge_positive"
         if capacity_ah is not None:
             f.attrs["nominal_capacity_ah"] = float(capacity_ah)
@@ -406,25 +418,79 @@ def write_canonical(path, time, current, cell_voltage, temperature=None, tempera
             f.attrs["bleed_resistance_ohm"] = float(bleed_resistance_ohm)
         for k, v in (attrs or {}).items():
             f.attrs[k] = v
-        rows = min(n, 8192)
-        f.create_dataset("time", data=np.asarray(time, dtype=np.float64), chunks=(rows,), **opts).attrs["unit"] = "s"
-        f.create_dataset("current", data=np.asarray(current, dtype=np.float32), chunks=(rows,),
-                         **opts_for("current")).attrs.update(unit="A", sign="charge_positive")
-        f.create_dataset("cell_voltage", data=np.asarray(cell_voltage, dtype=np.float32), chunks=(rows, cells),
-                         **opts_for("cell_voltage")).attrs["unit"] = "V"
+        self.samples = 0
+        self.channels = None
+
+    def _create(self, name, width, dtype, unit):
+        opts = dict(compression="gzip", compression_opts=4, shuffle=True)
+        if name in self.resolution:
+            opts["scaleoffset"] = int(round(-math.log10(self.resolution[name])))
+        shape = (0,) if width is None else (0, width)
+        chunks = (CHUNK_ROWS,) if width is None else (CHUNK_ROWS, width)
+        ds = self.file.create_dataset(name, shape=shape, maxshape=(None,) + shape[1:], dtype=dtype, chunks=chunks, **opts)
+        if unit is not None:
+            ds.attrs["unit"] = unit
+        return ds
+
+    def append(self, time, current, cell_voltage, temperature=None, pack_voltage=None, balancing=None, soc=None,
+               states=None) -> None:
+        time = np.asarray(time, dtype=np.float64).reshape(-1)
+        m = len(time)
+        given = {"time": time, "current": np.asarray(current, dtype=np.float32).reshape(-1),
+                 "cell_voltage": np.asarray(cell_voltage, dtype=np.float32).reshape(m, -1)}
         if temperature is not None:
-            t = np.asarray(temperature, dtype=np.float32).reshape(n, -1)
-            ds = f.create_dataset("temperature", data=t, chunks=(rows, t.shape[1]), **opts_for("temperature"))
-            ds.attrs["unit"] = "degC"
-            ds.attrs["cells"] = np.asarray(temperature_cells if temperature_cells is not None else range(t.shape[1]), dtype=np.int32)
+            given["temperature"] = np.asarray(temperature, dtype=np.float32).reshape(m, -1)
         if pack_voltage is not None:
-            f.create_dataset("pack_voltage", data=np.asarray(pack_voltage, dtype=np.float32), chunks=(rows,),
-                             **opts_for("pack_voltage")).attrs["unit"] = "V"
+            given["pack_voltage"] = np.asarray(pack_voltage, dtype=np.float32).reshape(-1)
         if balancing is not None:
-            f.create_dataset("balancing", data=np.asarray(balancing, dtype=np.int8), chunks=(rows, cells), **opts)
+            given["balancing"] = np.asarray(balancing, dtype=np.int8).reshape(m, -1)
         if soc is not None:
-            f.create_dataset("soc", data=np.asarray(soc, dtype=np.float32), chunks=(rows,), **opts).attrs["unit"] = "1"
+            given["soc"] = np.asarray(soc, dtype=np.float32).reshape(-1)
         for name, values in (states or {}).items():
-            f.create_dataset(f"state/{name}", data=np.asarray(values, dtype=np.int8), chunks=(rows,), **opts)
-        if resolution:
-            raise LogError(f"resolution given for {', '.join(resolution)}, which is not a stored channel")
+            given[f"state/{name}"] = np.asarray(values, dtype=np.int8).reshape(-1)
+        for name, x in given.items():
+            if x.shape[0] != m:
+                raise LogError(f"{self.path}: {name} has {x.shape[0]} samples in this piece; time has {m}")
+        if given["cell_voltage"].shape[1] != self.cells:
+            raise LogError(f"{self.path}: cell_voltage has {given['cell_voltage'].shape[1]} columns; the log has {self.cells} cells")
+        if self.channels is None:
+            self.channels = tuple(given)
+            units = {"time": "s", "current": "A", "cell_voltage": "V", "temperature": "degC", "pack_voltage": "V",
+                     "soc": "1"}
+            for name, x in given.items():
+                dtype = x.dtype
+                ds = self._create(name, x.shape[1] if x.ndim == 2 else None, dtype, units.get(name))
+                if name == "current":
+                    ds.attrs["sign"] = "charge_positive"
+                if name == "temperature":
+                    cells = self.temperature_cells if self.temperature_cells is not None else range(x.shape[1])
+                    ds.attrs["cells"] = np.asarray(list(cells), dtype=np.int32)
+        elif tuple(given) != self.channels:
+            raise LogError(f"{self.path}: every piece must give the same channels ({', '.join(self.channels)}); "
+                           f"this one gives {', '.join(given)}")
+        for name, x in given.items():
+            ds = self.file[name]
+            ds.resize(self.samples + m, axis=0)
+            ds[self.samples:self.samples + m] = x
+        self.samples += m
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
+            self.file = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_canonical(path, time, current, cell_voltage, temperature=None, temperature_cells=None, pack_voltage=None,
+                    balancing=None, capacity_ah=None, bleed_resistance_ohm=None, attrs=None, soc=None,
+                    states=None, resolution=None) -> None:
+    """Write a whole log in the canonical layout at once (see CanonicalWriter for the options)."""
+    n, cells = np.shape(cell_voltage)
+    with CanonicalWriter(path, cells, temperature_cells, capacity_ah, bleed_resistance_ohm, attrs, resolution) as w:
+        w.append(time, current, cell_voltage, temperature=temperature, pack_voltage=pack_voltage,
+                 balancing=balancing, soc=soc, states=states)

@@ -16,38 +16,49 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .faults import Fault
-from .logs import write_canonical
+from .logs import CanonicalWriter
 from .pack import Pack
 from .params import ParameterSet
 
 
 def solar_profile(capacity_ah: float, days: float, dt: float = 1.0, seed: int = 0, charge_c: float = 0.3,
-                  night_c: float = 0.025, evening_c: float = 0.08) -> np.ndarray:
-    """Pack current (A, positive charging) for `days` of off-grid duty at step dt (s)."""
-    rng = np.random.default_rng(seed)
+                  night_c: float = 0.025, evening_c: float = 0.08, start_day: int = 0) -> np.ndarray:
+    """Pack current (A, positive charging) for `days` of off-grid duty at step dt (s), from day
+    `start_day`. Each day is drawn from its own seed, so a long duty can be made a day at a time and
+    is the same however it is cut."""
     n = int(round(days * 86400.0 / dt))
+    per_day = int(round(86400.0 / dt))
+    out = np.empty(n)
+    first = start_day
+    for k in range(0, n, per_day):
+        day = first + k // per_day
+        out[k:k + per_day] = _solar_day(capacity_ah, dt, seed, day, charge_c, night_c, evening_c)[:n - k]
+    return out
+
+
+def _solar_day(capacity_ah, dt, seed, day, charge_c, night_c, evening_c) -> np.ndarray:
+    rng = np.random.default_rng([seed, day])
+    n = int(round(86400.0 / dt))
     t = np.arange(n) * dt
-    hour = (t / 3600.0) % 24.0
-    day = (t // 86400).astype(int)
+    hour = t / 3600.0
     current = -night_c * capacity_ah * np.ones(n)
     # appliances switching: a kettle, a pump, a microwave: 0.05-0.3C for half a minute to five minutes
-    for start in rng.uniform(0, n * dt, size=int(30 * days)):
+    for start in rng.uniform(0, n * dt, size=30):
         k0 = int(start / dt)
         current[k0:k0 + int(rng.uniform(30, 300) / dt)] -= rng.uniform(0.05, 0.3) * capacity_ah
     # midday sun with clouds (a smooth random attenuation), a little different every day
     sun = np.clip(np.sin(np.pi * (hour - 7.0) / 11.0), 0.0, None)
-    clouds = np.ones(n)
     knots = np.arange(0, n * dt + 1800, 1800)
     clouds = np.interp(t, knots, rng.uniform(0.55, 1.0, size=len(knots)))
-    strength = rng.uniform(0.85, 1.0, size=int(days) + 2)[day]
-    current += charge_c * capacity_ah * sun * clouds * strength
+    current += charge_c * capacity_ah * sun * clouds * rng.uniform(0.85, 1.0)
     current -= np.where((hour >= 18.0) & (hour < 22.5), evening_c * capacity_ah, 0.0)
     return current
 
 
-def ambient_profile(days: float, dt: float = 1.0, mean_c: float = 25.0, swing_k: float = 5.0) -> np.ndarray:
+def ambient_profile(days: float, dt: float = 1.0, mean_c: float = 25.0, swing_k: float = 5.0,
+                    start_day: int = 0) -> np.ndarray:
     """Daily ambient swing, warmest mid-afternoon."""
-    t = np.arange(int(round(days * 86400.0 / dt))) * dt
+    t = (start_day * 86400.0) + np.arange(int(round(days * 86400.0 / dt))) * dt
     return mean_c + swing_k * np.sin(2 * np.pi * (t / 86400.0 - 0.375))
 
 
@@ -70,7 +81,8 @@ class LogScenario:
 
 
 def simulate_log(path, scenario: LogScenario) -> dict:
-    """Simulate `scenario`, write a canonical log to `path`, return the truth (also stored in the log)."""
+    """Simulate `scenario`, write a canonical log to `path`, return the truth (also stored in the log).
+    The pack runs a day at a time, each day appended to the log: any length fits in memory."""
     rng = np.random.default_rng(scenario.seed + 1000)
     base = scenario.params if isinstance(scenario.params, ParameterSet) else ParameterSet.load(scenario.params)
     cap = base.capacity_ah
@@ -91,11 +103,8 @@ def simulate_log(path, scenario: LogScenario) -> dict:
         **scenario.changes,
     }
     pack = Pack(base, faults=list(scenario.faults), **changes)
-    profile = solar_profile(cap, scenario.days, scenario.dt, seed=scenario.seed)
-    ambient = ambient_profile(scenario.days, scenario.dt)
     record = ["cell.voltage_measured", "cell.temperature_measured", "pack.current_measured", "pack.voltage",
               "balancer.commanded", "cell.soc", "bms.charge_enable", "bms.discharge_enable"]
-    result = pack.run(profile, scenario.dt, ambient=ambient, record=record, obey_limits=True)
     sensors = [i for i in range(pack.n) if pack["cell.temperature_sensor"][i] > 0.5]
     truth = {
         "faults": [f.to_record() for f in scenario.faults],
@@ -104,17 +113,25 @@ def simulate_log(path, scenario: LogScenario) -> dict:
         "parameters": base.source,
         "seed": scenario.seed,
     }
-    write_canonical(
-        path, result.time, result["pack.current_measured"], result["cell.voltage_measured"],
-        temperature=result["cell.temperature_measured"][:, sensors], temperature_cells=sensors,
-        pack_voltage=result["pack.voltage"], balancing=result["balancer.commanded"], capacity_ah=cap,
-        bleed_resistance_ohm=float(pack["balancer.bleed_resistance"]),
-        attrs={"truth": json.dumps(truth), "source": "simulated by twin.scenarios.simulate_log"},
-        states={"charge_enable": result["bms.charge_enable"], "discharge_enable": result["bms.discharge_enable"]},
-        resolution={"cell_voltage": 0.001, "temperature": 0.1, "pack_voltage": 0.001, "current": 0.001}
-        if scenario.compact else None,
-    )
-    truth["soc_final"] = result["cell.soc"][-1].tolist()
+    resolution = ({"cell_voltage": 0.001, "temperature": 0.1, "pack_voltage": 0.001, "current": 0.001}
+                  if scenario.compact else None)
+    attrs = {"truth": json.dumps(truth), "source": "simulated by twin.scenarios.simulate_log"}
+    with CanonicalWriter(path, pack.n, sensors, cap, float(pack["balancer.bleed_resistance"]), attrs,
+                         resolution) as log:
+        day, left = 0, scenario.days
+        while left > 1e-9:
+            days = min(1.0, left)
+            profile = solar_profile(cap, days, scenario.dt, seed=scenario.seed, start_day=day)
+            ambient = ambient_profile(days, scenario.dt, start_day=day)
+            r = pack.run(profile, scenario.dt, ambient=ambient, record=record, obey_limits=True)
+            keep = slice(0 if day == 0 else 1, None)  # each run repeats the state it starts from
+            log.append(r.time[keep], r["pack.current_measured"][keep], r["cell.voltage_measured"][keep],
+                       temperature=r["cell.temperature_measured"][keep][:, sensors],
+                       pack_voltage=r["pack.voltage"][keep], balancing=r["balancer.commanded"][keep],
+                       states={"charge_enable": r["bms.charge_enable"][keep],
+                               "discharge_enable": r["bms.discharge_enable"][keep]})
+            day, left = day + 1, left - days
+    truth["soc_final"] = pack["cell.soc"].tolist()
     return truth
 
 
