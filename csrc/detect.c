@@ -329,13 +329,26 @@ static void step_test(twin_pack *p, double t)
     twin_internal *in = p->in;
     const twin_settings *s = p->s;
     const double *cmd = p->c.balancer_command;
-    const int watch = in->det_qn_total >= 100.0 && in->det_started >= 3.0;
+    const int watch = in->det_qn_total >= 100.0 && in->det_started >= 3.0 && in->det_quiet_n >= TWIN_DET_JW;
+    const double inv_qn = in->det_qn_total > 0.0 ? 1.0 / in->det_qn_total : 0.0;
+    const double cand2 = CANDIDATE_SIGMAS * CANDIDATE_SIGMAS, floor2 = 0.25 * s->detect_jump_min * s->detect_jump_min;
     int i, j;
     for (i = 0; i < p->n; ++i) {
         const double dd = p->x.det_d[i] - p->x.det_dprev[i];
-        const double sig = in->det_qn_total > 0.0 ? sqrt(p->x.det_qdd_total[i] / in->det_qn_total) : 0.0;
+        const double var = p->x.det_qdd_total[i] * inv_qn; /* squared noise of a sample-to-sample step */
         if (cmd[i] != p->x.det_cmd_prev[i]) p->x.det_cand_n[i] = 0.0;
-        if (p->x.det_cand_n[i] > 0.0) {
+        if (p->x.det_cand_n[i] == 0.0) {
+            const double lim = cand2 * var > floor2 ? cand2 * var : floor2;
+            if (watch && dd * dd > lim && p->x.det_jump_amp[i] == 0.0) {
+                double pre = 0.0;
+                for (j = 0; j < TWIN_DET_JW; ++j) pre += twin_det_jring(p, j)[i];
+                p->x.det_cand_pre[i] = pre / TWIN_DET_JW;
+                p->x.det_cand_sum[i] = p->x.det_d[i];
+                p->x.det_cand_n[i] = 1.0;
+                p->x.det_cand_t[i] = t;
+            }
+        } else {
+            const double sig = sqrt(var);
             p->x.det_cand_sum[i] += p->x.det_d[i];
             p->x.det_cand_n[i] += 1.0;
             if (p->x.det_cand_n[i] >= TWIN_DET_JW) {
@@ -349,14 +362,6 @@ static void step_test(twin_pack *p, double t)
                 }
                 p->x.det_cand_n[i] = 0.0;
             }
-        } else if (watch && p->x.det_jump_amp[i] == 0.0 && in->det_quiet_n >= TWIN_DET_JW &&
-                   fabs(dd) > fmax(CANDIDATE_SIGMAS * sig, 0.5 * s->detect_jump_min)) {
-            double pre = 0.0;
-            for (j = 0; j < TWIN_DET_JW; ++j) pre += twin_det_jring(p, j)[i];
-            p->x.det_cand_pre[i] = pre / TWIN_DET_JW;
-            p->x.det_cand_sum[i] = p->x.det_d[i];
-            p->x.det_cand_n[i] = 1.0;
-            p->x.det_cand_t[i] = t;
         }
     }
 }

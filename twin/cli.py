@@ -290,6 +290,7 @@ def variables(where):
 from .fmu_cli import fmu; main.add_command(fmu)  # noqa: E402,E702  (after main exists: no import cycle)
 from .replay_cli import replay; main.add_command(replay)  # noqa: E402,E702
 from .fit_cli import fit; main.add_command(fit)  # noqa: E402,E702
+from .live_cli import can_play, live; main.add_command(live); main.add_command(can_play)  # noqa: E402,E702
 
 if __name__ == "__main__":
     main()

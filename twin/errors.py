@@ -35,6 +35,10 @@ class LogError(TwinError):
     """A log file is missing, malformed, or does not fit its mapping."""
 
 
+class CanError(TwinError):
+    """A CAN mapping, DBC file or bus cannot be used as asked (it names the file, signal or interface)."""
+
+
 class FitError(TwinError):
     """Data cannot give the parameters asked for (too short, clipped, no rests or pulses) or a fit failed."""
 

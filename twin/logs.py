@@ -291,16 +291,41 @@ class LogReader:
 
     # --- reading ---------------------------------------------------------------------------------------
 
-    def _read(self, name, a, b):
+    def _read(self, name, a, b, reuse=None):
+        """Samples a..b of a channel in the twin's units (float64). reuse: a dict in which the raw
+        and converted buffers are kept from chunk to chunk (no allocation per chunk)."""
         ch = self.mapping.channels[name]
         ds = self.datasets[name]
-        raw = ds[:, a:b].T if ch.transposed and ds.ndim == 2 else ds[a:b]
-        x = np.asarray(raw, dtype=np.float64) * ch.scale + ch.offset
         if name == "temperature":
-            return x + UNITS[name][ch.unit]
-        if name == "balancing":
+            gain, shift = ch.scale, ch.offset + UNITS[name][ch.unit]
+        elif name == "balancing":
+            gain, shift = ch.scale, ch.offset
+        else:
+            f = UNITS[name][ch.unit] * (ch.sign if name == "current" else 1.0)
+            gain, shift = ch.scale * f, ch.offset * f
+        if ch.transposed and ds.ndim == 2:
+            raw = ds[:, a:b].T
+        elif reuse is not None and b > a:
+            shape = (b - a,) + ds.shape[1:]
+            buf = reuse.get(("raw", name))
+            if buf is None or buf.shape[0] < shape[0]:
+                buf = reuse[("raw", name)] = np.empty(shape, dtype=ds.dtype)
+            raw = buf[:shape[0]]
+            ds.read_direct(raw, np.s_[a:b], np.s_[0:shape[0]])
+            out = reuse.get(("out", name))
+            if out is None or out.shape[0] < shape[0]:
+                out = reuse[("out", name)] = np.empty(shape, dtype=np.float64)
+            x = out[:shape[0]]
+            np.multiply(raw, gain, out=x, casting="unsafe")
+            if shift:
+                x += shift
             return x
-        return x * UNITS[name][ch.unit] * (ch.sign if name == "current" else 1.0)
+        else:
+            raw = ds[a:b]
+        x = np.asarray(raw, dtype=np.float64) * gain
+        if shift:
+            x += shift
+        return x
 
     def _time(self, a, b):
         return self._read("time", a, b)
@@ -331,15 +356,20 @@ class LogReader:
             ends[col] = lengths[-1] if stops[-1] == len(b) else 0
         run_state[name] = ends
 
-    def chunks(self, size: int = 1 << 16):
-        """Yield LogChunks of up to `size` samples, checked; gaps are recorded in self.info.gaps."""
+    def chunks(self, size: int = 1 << 16, reuse: bool = False, optional=None):
+        """Yield LogChunks of up to `size` samples, checked; gaps are recorded in self.info.gaps.
+        reuse: the chunks' arrays are overwritten by the next chunk (faster: use each chunk before
+        asking for the next, and keep copies of what must stay). optional: the optional channels
+        to read (default: all the log has; the others stay None)."""
         n = self.info.samples
+        buffers = {} if reuse else None
+        wanted = set(CHANNELS[3:] if optional is None else optional)
         runs: dict = {}
         last_t = None
         period = self.info.sample_period_s
         for a in range(0, n, size):
             b = min(n, a + size)
-            t = self._time(a, b)
+            t = self._read("time", a, b, buffers)
             if not np.all(np.isfinite(t)):
                 k = int(np.flatnonzero(~np.isfinite(t))[0])
                 raise LogError(f"{self.path}: time ({self.mapping.channels['time'].dataset}) is not a number at sample {a + k}")
@@ -355,17 +385,18 @@ class LogReader:
                     # full[k + 1] is sample a + k (+1 when full starts at sample a)
                     self.info.gaps.append(Gap(a + k + (1 if last_t is None else 0), float(full[k]), float(full[k + 1])))
             last_t = t[-1]
-            chunk = LogChunk(a, t, self._read("current", a, b), self._read("cell_voltage", a, b))
+            chunk = LogChunk(a, t, self._read("current", a, b, buffers), self._read("cell_voltage", a, b, buffers))
             self._check_nan("current", chunk.current, a, runs)
             self._check_nan("cell_voltage", chunk.cell_voltage, a, runs)
-            if "temperature" in self.datasets:
-                x = self._read("temperature", a, b)
+            if "temperature" in self.datasets and "temperature" in wanted:
+                x = self._read("temperature", a, b, buffers)
                 chunk.temperature = x.reshape(len(t), -1)
                 self._check_nan("temperature", chunk.temperature, a, runs)
             for name in ("pack_voltage", "balancing", "soc"):
-                if name in self.datasets:
-                    setattr(chunk, name, self._read(name, a, b))
-            if chunk.balancing is not None and not np.all(np.isin(chunk.balancing, (-1.0, 0.0, 1.0))):
+                if name in self.datasets and name in wanted:
+                    setattr(chunk, name, self._read(name, a, b, buffers))
+            bal = chunk.balancing
+            if bal is not None and np.any((bal != 0.0) & (bal != 1.0) & (bal != -1.0)):
                 raise LogError(f"{self.path}: balancing ({self.mapping.channels['balancing'].dataset}) must hold 0 and 1 "
                                f"(or -1 for an active receiver); found other values from sample {a}")
             yield chunk

@@ -120,15 +120,17 @@ def replay(path, mapping=None, params=None, progress=None, chunk: int = 1 << 16,
         kept = {k: [] for k in ("time", *SERIES)}
         block_counter = 0
         done = 0
-        for c in reader.chunks(chunk):
+        period = max(info.sample_period_s, 1e-9) if info.sample_period_s else None
+        blocks_max = int(chunk * period / pset["detect.block"]) + 4 if period else chunk
+        bufs = [(spec[k].vr, np.empty((blocks_max, n))) for k in SERIES]  # reused chunk to chunk
+        temps_all = np.full((chunk, n), np.nan) if "temperature" in info.channels else None
+        for c in reader.chunks(chunk, reuse=True, optional=("temperature", "balancing")):
             m = len(c.time)
             temps = None
             if c.temperature is not None:
-                temps = np.full((m, n), np.nan)
+                temps = temps_all[:m]
                 temps[:, info.temperature_cells] = c.temperature
             bal = None if c.balancing is None else c.balancing.reshape(m, n)
-            blocks_max = int(m * max(info.sample_period_s, 1e-9) / pset["detect.block"]) + 4 if info.sample_period_s else m
-            bufs = [(spec[k].vr, np.empty((blocks_max, n))) for k in SERIES]
             blocks, times = kernel.detect_run(c.time, c.current, c.cell_voltage, temps, bal, records=bufs)
             got = min(blocks, blocks_max)
             idx = np.arange(got)
@@ -136,7 +138,7 @@ def replay(path, mapping=None, params=None, progress=None, chunk: int = 1 << 16,
             block_counter += got
             kept["time"].append(times[keep])
             for (vr, buf), k in zip(bufs, SERIES):
-                kept[k].append(buf[keep])
+                kept[k].append(buf[keep])  # (fancy indexing copies)
             done += m
             if progress:
                 progress(done, info.samples)
