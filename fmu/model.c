@@ -125,13 +125,15 @@ int twin_model_check_value(const twin_model *m, const twin_fmu_var *v, int eleme
                            size_t msg_size)
 {
     char name[128];
+    const int below = v->min != TWIN_NONE && value < v->min, above = v->max != TWIN_NONE && value > v->max;
+    if (value != value ? v->nan_allowed : (!below && !above && isfinite(value)))
+        return 0; /* before the name is formatted: every element of every set comes here, twice */
     twin_model_name(m, v, element, name, sizeof name);
     if (value != value) {
-        if (v->nan_allowed) return 0;
         snprintf(msg, msg_size, "%s is not a number; it needs a value in %s", name, v->unit);
         return 1;
     }
-    if ((v->min != TWIN_NONE && value < v->min) || (v->max != TWIN_NONE && value > v->max)) {
+    if (below || above) {
         if (v->min != TWIN_NONE && v->max != TWIN_NONE && v->min == v->max)
             /* only the cell count is pinned like this: it sizes the memory and every array */
             snprintf(msg, msg_size, "%s = %.9g: this FMU was built with %.9g, which fixes its memory layout and "
