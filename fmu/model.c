@@ -235,6 +235,24 @@ int twin_model_initialize(twin_model *m, double start_time, char *msg, size_t ms
     return 0;
 }
 
+/* The divergence detector runs beside a real BMS (csrc/detect.c): each communication step hands it
+ * one sample taken at the communication point t where the step starts, made of the inputs as set
+ * before the step: measured.cell_voltage, pack.current (the measured pack current),
+ * measured.temperature (NaN: no sensor) and balancer.command (the BMS's balancing flags, read
+ * whatever balancer.policy is; docs/fmu-variables.md, "Divergence detector", says why). A sample
+ * without every cell voltage (the twin running alone gives NaN) is not fed: the detector's outputs
+ * stay as they are. */
+static void feed_detector(twin_model *m)
+{
+    twin_pack *p = &m->pack;
+    const double *v = p->c.measured_cell_voltage;
+    int i;
+    if (!isfinite(p->v->pack_current)) return;
+    for (i = 0; i < p->n; ++i)
+        if (!isfinite(v[i])) return;
+    twin_detect_sample(p, m->time);
+}
+
 int twin_model_do_step(twin_model *m, double h, char *msg, size_t msg_size)
 {
     const double dt = m->internal_step;
@@ -262,6 +280,7 @@ int twin_model_do_step(twin_model *m, double h, char *msg, size_t msg_size)
         return 1;
     }
     n_whole = (long)whole;
+    feed_detector(m); /* after every check that refuses the step: a refused step changes nothing */
     for (k = 0; k < n_whole; ++k)
         if (twin_step(&m->pack, dt) != TWIN_OK) goto refused;
     if (rest > 0.0 && twin_step(&m->pack, rest) != TWIN_OK) goto refused;

@@ -55,8 +55,10 @@ const double *twin_model_values(twin_model *m, const twin_fmu_var *v, int first)
 /* Check every parameter together and compute the state and outputs at start_time (again if
  * parameters changed since). 0 on success. */
 int twin_model_initialize(twin_model *m, double start_time, char *msg, size_t msg_size);
-/* Advance from the model's time by h seconds in internal steps; 0 on success, 1 when refused before
- * any step (nothing changed), 2 when the kernel refused part-way. */
+/* Advance from the model's time by h seconds in internal steps, after feeding the divergence detector
+ * the measured inputs as its sample at the model's time (when every cell voltage is measured); 0 on
+ * success, 1 when refused before any step (nothing changed, the detector not fed either), 2 when the
+ * kernel refused part-way. */
 int twin_model_do_step(twin_model *m, double h, char *msg, size_t msg_size);
 
 /* Saved states: a header (magic, layout version, cell count, build, sizes) and the block. */

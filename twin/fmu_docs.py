@@ -79,8 +79,50 @@ says so), so a controller that reads voltages and sets balancing commands forms 
   StepMode (also from Terminated or Error, to rewind); one saved before initialization, before
   initialization ends.
 - Instances share nothing: several in one process are independent.
-- The divergence detector's outputs (`flag.*`, `detect.*`) are declared, but the FMU does not
-  feed the detector yet (it runs on recorded logs): they keep the values initialization gives them.
+
+## Divergence detector
+
+The detector behind `twin replay` (`csrc/detect.c`, in the same kernel) also runs inside the FMU,
+on the measured inputs, beside the twin. Fed a log sample by sample it raises the flags `twin
+replay` raises on that log, at the same times (`tests/fmu/test_detector.py` checks it on the
+development packs through FMPy).
+
+- **One sample per communication step.** `doStep(t, h)` first hands the detector the inputs as
+  they were set before the call, as its sample at the communication point `t`; then the twin
+  steps. A sample is used only when `measured.cell_voltage` is given for every cell: with NaN
+  (the start value: the twin running alone) or a cell missing, it is skipped and the detector's
+  outputs keep their values. So `flag.*_time` are sample times in the FMU's time: start the FMU at
+  the log's first time to get log times. A refused `doStep` feeds nothing.
+- **What it reads.** `measured.cell_voltage`; `pack.current`, which is then the measured pack
+  current (positive = charging); `measured.temperature` (NaN for cells without a sensor; the
+  thermal check needs three sensors or more); and `balancer.command` as the BMS's balancing flags
+  (`1`: the cell's bleed resistor was on).
+- **The balancing flags are always `balancer.command`, whatever `balancer.policy` is.** The
+  detector accounts for the charge the real BMS bled, so it must read what the real BMS commanded,
+  and only an input carries that. With policy `external` the twin also bleeds as commanded; with
+  the twin's own policies (`voltage_delta`, `soc_history`) the twin ignores `balancer.command` and
+  only the detector reads it. The twin's `balancer.commanded` output is not used: it is what the
+  twin's simulated BMS decided from the twin's own cells, not what the real BMS did (with the
+  parameter set `twin replay` uses, the cells are identical and it bled nothing over the
+  development logs, whose BMS had each bleed resistor on 1-2 % of the time). Without the logged
+  flags the development packs show what goes wrong: a false leak on the healthy `pack_100` and on
+  `pack_102`, and `pack_101`'s leak found a day late. Where no real BMS exists (the twin's own
+  policy is the BMS under test), connect `balancer.commanded` to `balancer.command`.
+- **Outputs.** Per cell `flag.*` (0/1) with `flag.*_time` (NaN: never), `estimate.*` with their
+  `_sigma`, `detect.deviation`; for the pack `detect.samples`, `detect.runs`, `detect.gaps`,
+  `detect.flags`. They change when a block of `detect.block` seconds (60 s) completes. A pause in
+  the samples longer than five sample periods, and at least ten seconds longer than one (the
+  measurements NaN for a while), is a gap: the detector closes its block, counts it in
+  `detect.gaps` and bridges nothing.
+- **Its parameters** (`detect.*`) are baked in from the parameter set like every other. To
+  reproduce `twin replay` on a log, build with the set `twin replay` uses for it:
+  `build_fmu("Pack.fmu", params=twin.replay.detector_parameters(twin.logs.LogReader(log, mapping).info))`.
+  `detect.edge_current`, `detect.segment_current`, `detect.bleed_resistance` and
+  `detect.nominal_resistance` (and the capacities, resistances and `balancer.bleed_resistance`
+  they fall back on) are read when the detector starts, at initialization: set them before.
+- **States.** The detector's memory is in the twin's block: `fmi*GetFMUstate`/`SetFMUstate` and
+  serialized states carry it (a restored state detects on exactly as before); reset and
+  re-initialization start it afresh (no flags, times and estimates NaN).
 """
 
 
