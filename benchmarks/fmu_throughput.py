@@ -7,6 +7,12 @@
     cell voltages) through fmpy's FMU2Slave and FMU3Slave, beside the same loop over a trivial
     FMU (one input, 16 outputs, nothing to compute) compiled here in the same run: the difference
     is what the twin itself costs per step.
+(c) The twin beside a BMS, 1 s communication steps, 16S: per step one call sets pack.current and
+    the 16 measured cell voltages and 16 temperatures, one sets the 16 balancing flags, then
+    doStep, through FMPy's low-level API (fmi3SetFloat64 ... on prepared ctypes rows; what
+    tests/fmu/test_detector.py does with a dev-pack log). Once with measurements, so that every
+    doStep feeds the divergence detector a sample, once with NaN measurements (the detector not
+    fed), alternately: the difference is what the detector costs per sample.
 
     python benchmarks/fmu_throughput.py [--quick]
 """
@@ -16,6 +22,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import ctypes
 import re
 import statistics
 import subprocess
@@ -165,6 +172,62 @@ def fmpy_loop(version: int, twin_dir, md, trivial_dir, steps: int, repeats: int)
     return best["twin"], best["trivial"]
 
 
+def beside_bms_loop(fmu, version: int, md, steps: int, t: float, measured: bool) -> float:
+    """Seconds per communication step of (c), from time t."""
+    by_name = {v.name: v.valueReference for v in md.modelVariables}
+    names = ("pack.current", "measured.cell_voltage", "measured.temperature")
+    if version == 3:
+        reals, ints = [by_name[name] for name in names], [by_name["balancer.command"]]
+    else:
+        reals = [by_name["pack.current"]] + [by_name[f"{name}[{k + 1}]"] for name in names[1:] for k in range(CELLS)]
+        ints = [by_name[f"balancer.command[{k + 1}]"] for k in range(CELLS)]
+    rng = np.random.default_rng(0)
+    values = np.full((steps, 1 + 2 * CELLS), np.nan)
+    values[:, 0] = np.where((np.arange(steps) // 600) % 2, -56.0, 56.0)
+    if measured:
+        values[:, 1:1 + CELLS] = np.round(3.3 + rng.normal(0.0, 1e-3, (steps, CELLS)), 3)
+        values[:, 1 + CELLS:] = 25.0
+    flags = np.zeros((steps, CELLS), dtype=np.int32)
+    flags[:, ::4] = 1
+    real_rows = ((ctypes.c_double * values.shape[1]) * steps).from_buffer(values)
+    int_rows = ((ctypes.c_int32 * CELLS) * steps).from_buffer(flags)
+    real_vrs, int_vrs = (ctypes.c_uint32 * len(reals))(*reals), (ctypes.c_uint32 * len(ints))(*ints)
+    c = fmu.component
+    t0 = time.perf_counter()
+    if version == 3:
+        from fmpy.fmi3 import fmi3Boolean, fmi3Float64
+
+        out = [ctypes.byref(fmi3Boolean()) for _ in range(3)] + [ctypes.byref(fmi3Float64())]
+        for k in range(steps):
+            fmu.fmi3SetFloat64(c, real_vrs, len(reals), real_rows[k], values.shape[1])
+            fmu.fmi3SetInt32(c, int_vrs, 1, int_rows[k], CELLS)
+            fmu.fmi3DoStep(c, t, 1.0, True, *out)
+            t += 1.0
+    else:
+        for k in range(steps):
+            fmu.fmi2SetReal(c, real_vrs, len(reals), real_rows[k])
+            fmu.fmi2SetInteger(c, int_vrs, len(ints), int_rows[k])
+            fmu.fmi2DoStep(c, t, 1.0, 1)
+            t += 1.0
+    return (time.perf_counter() - t0) / steps
+
+
+def beside_bms(version: int, twin_dir, md, steps: int, repeats: int) -> tuple[float, float, float]:
+    """Best seconds per step with measurements and without (alternately), and detector samples fed."""
+    fed = open_slave(twin_dir, version, md.guid, md.coSimulation.modelIdentifier)
+    alone = open_slave(twin_dir, version, md.guid, md.coSimulation.modelIdentifier)
+    best = {True: float("inf"), False: float("inf")}
+    for r in range(repeats):
+        for measured, fmu in ((True, fed), (False, alone)):
+            best[measured] = min(best[measured], beside_bms_loop(fmu, version, md, steps, float(r * steps), measured))
+    samples_vr = next(v.valueReference for v in md.modelVariables if v.name == "detect.samples")
+    samples = (fed.getReal if version == 2 else fed.getFloat64)([samples_vr])[0]
+    for fmu in (fed, alone):
+        fmu.terminate()
+        fmu.freeInstance()
+    return best[True], best[False], samples
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and steps (CI smoke)")
@@ -193,6 +256,13 @@ def main(argv=None):
             rate = f"({CELLS / own:.3g} cell-steps/s)" if own > 0 else "(within the noise)"
             print(f"    FMI {version}.0  twin {1e6 * twin_s:7.1f} us/step   trivial FMU {1e6 * trivial_s:7.1f} us/step   "
                   f"twin's own cost {1e6 * own:5.1f} us/step {rate}")
+
+        print(f"(c) FMPy low-level loop beside a BMS, 1 s steps, {CELLS}S: set current, {CELLS} voltages, {CELLS} "
+              f"temperatures, {CELLS} flags, doStep ({steps} steps, best of {loops}):")
+        for version in (2, 3):
+            fed_s, alone_s, samples = beside_bms(version, *built[version], steps, loops)
+            print(f"    FMI {version}.0  measured (detector fed, {samples:.0f} samples) {1e6 * fed_s:6.1f} us/step   "
+                  f"NaN (not fed) {1e6 * alone_s:6.1f} us/step   difference {1e6 * (fed_s - alone_s):5.1f} us/step")
     return 0
 
 
