@@ -171,3 +171,40 @@ def test_without_a_sample_frame_samples_close_on_a_repeat_and_take_the_arrival_t
     assert len(out) == 3 and asm.stats.unmapped == 12  # sample, temperature and balancing frames: not used here
     assert [s.time for s in out] == pytest.approx([0.0, 1.0, 2.0], abs=0.1)
     assert out[2].current == np.float32(3.5)
+
+
+def test_another_bms_layout_round_trips_through_can_play_and_the_assembler(tmp_path):
+    # examples/can/other-bms: big-endian, 10 mA current positive when discharging, mV cells over
+    # four frames, byte temperatures offset by -40 degC, no sample frame, the arrival clock
+    from twin.can_play import log_frames
+    from twin.logs import write_canonical
+
+    from .conftest import ROOT
+
+    mapping = CanMapping.load(ROOT / "examples" / "can" / "other-bms.toml")
+    n = 20
+    rng = np.random.default_rng(1)
+    current = np.round(rng.uniform(-50, 50, n), 2)
+    volts = np.round(rng.uniform(3.1, 3.4, (n, 16)), 3)
+    temps = np.round(rng.uniform(-5, 40, (n, 4)))
+    bal = rng.integers(0, 2, (n, 16))
+    log = tmp_path / "log.h5"
+    write_canonical(log, np.arange(n, dtype=float), current, volts, temperature=temps, temperature_cells=[0, 5, 10, 15],
+                    balancing=bal)
+    asm = SampleAssembler(mapping)
+    out = []
+    for k, (_, messages, _) in enumerate(log_frames(log, mapping)):
+        assert [m.arbitration_id for m in messages] == list(range(0x100, 0x107))
+        for j, m in enumerate(messages):
+            out += asm.push(m.arbitration_id, m.data, 100.0 + k + 0.001 * j)
+    out += asm.flush()
+    assert len(out) == n and asm.stats.incomplete == 0
+    assert [s.time for s in out] == pytest.approx(np.arange(n), abs=0.01)  # arrival times, from the first frame
+    np.testing.assert_array_equal([s.current for s in out], current.astype(np.float32))
+    np.testing.assert_array_equal([s.cell_voltage for s in out], volts.astype(np.float32))
+    np.testing.assert_array_equal([s.temperature for s in out], temps.astype(np.float32))
+    np.testing.assert_array_equal([s.balancing for s in out], bal)
+    # on the wire the current is discharge-positive: a charging sample is negative in the frame
+    pack = mapping.db.get_message_by_name("BMS_PACK")
+    first = next(log_frames(log, mapping))[1][0]
+    assert pack.decode(first.data)["Current"] == pytest.approx(-current[0])

@@ -184,7 +184,7 @@ class LiveTwin:
                 break
             if silent >= quiet_s and not quiet_reported:
                 quiet_reported = True
-                on_event("quiet", f"the bus has been quiet for {silent:.0f} s ({self.assembler.stats.frames} frames "
+                on_event("quiet", f"the bus has been quiet for {silent:.3g} s ({self.assembler.stats.frames} frames "
                                   f"so far); waiting")
             if next_status is not None and now >= next_status:
                 next_status = now + status_every
@@ -199,7 +199,7 @@ class LiveTwin:
                     break
                 continue
             if quiet_reported:
-                on_event("back", f"the bus is back after {_time.monotonic() - last_frame:.0f} s quiet")
+                on_event("back", f"the bus is back after {_time.monotonic() - last_frame:.3g} s quiet")
                 quiet_reported = False
             last_frame = _time.monotonic()
             if msg.is_error_frame or msg.is_remote_frame:
