@@ -43,7 +43,8 @@ void twin_add_bleed(twin_pack *p, double *dq);
 void twin_stretch_block(twin_pack *p, int active, double dq_block, double u, double t);
 void twin_knee_start(twin_pack *p, double sign);
 void twin_knee_track(twin_pack *p, double sign, double q);
-void twin_knee_close(twin_pack *p, double sign, double t);
+/* Close a run's knee at its end: q_end the pack charge (A s) when the run ended. */
+void twin_knee_close(twin_pack *p, double sign, double q_end, double t);
 
 /* Charge offsets (detect_charge.c): called once per block with the block's mean current, its
  * charge (A s), the median's resistance-corrected voltage u, and p->x.det_y and det_vb filled. */

@@ -38,6 +38,8 @@
 /* An unconfirmed baseline is judged only on falls beyond this many thresholds: plateau steps are
  * crossed both ways and cells deviate differently each way; knee crossings are measured the same
  * way each time, so a measured (not censored) knee baseline is trusted sooner. */
+#define PAUSE_CHARGE 0.01 /* a run resumes its paused knee when the charge moved less than this (of capacity) */
+#define PAUSE_WAIT 4.0     /* a paused knee closes after this many lulls */
 #define UNCONFIRMED 2.5
 #define UNCONFIRMED_KNEE 1.5
 
@@ -49,7 +51,7 @@ void twin_charge_reset(twin_pack *p)
     for (k = 0; k < TWIN_DET_KINDS; ++k) in->det_beta_ready[k] = in->det_event_q[k] = 0.0;
     in->det_seg_sign = in->det_seg_quiet = in->det_bump = in->det_flat_n = 0.0;
     in->det_post_flat = in->det_seg_ring_pos = in->det_seg_start_disp = 0.0;
-    in->det_knee_active = in->det_step_height = in->det_seg_looked = 0.0;
+    in->det_knee_active = in->det_step_height = in->det_seg_looked = in->det_knee_pending = 0.0;
 }
 
 /* --- judging ------------------------------------------------------------------------------------ */
@@ -134,14 +136,22 @@ static void calm(twin_pack *p, int kind, int i, double value, double t)
 
 /* Fit a landmark's offsets to its kind's baseline, dq = a + k beta (least squares, then again without
  * outliers); residuals into res. Returns the robust spread of the residuals, or -1 when the landmark
- * does not resemble its baseline (k far from 1: it is not judged). */
+ * does not resemble its baseline (k far from 1: it is not judged). Knee offsets are charges measured
+ * the same way each time: only their common offset a is fitted (k = 1); a plateau step's offsets
+ * come through the step's height, whose estimate varies from one crossing to the next: k is fitted. */
 double twin_fit_event(twin_pack *p, int kind, const double *dq, double *res, double *a_out, double *k_out)
 {
     const int n = p->n;
     const double *beta = twin_det_base(p, kind, B_BETA);
     const double floor_q = 0.001 * p->in->det_cap_as;
-    double a = 0.0, k = 1.0, lim = HUGE_VAL;
+    double a, k = 1.0, lim;
     int i, it;
+    /* a robust start: the median offset, and outliers judged around it (one cell far off, as a
+       leaking one is, must not move the fit for the others) */
+    for (i = 0; i < n; ++i) res[i] = dq[i] - beta[i];
+    a = twin_median_of(res, n, p->x.det_s3);
+    for (i = 0; i < n; ++i) res[i] -= a;
+    lim = 3.0 * twin_mad_of(res, n, p->x.det_s3, p->x.det_s4) + floor_q;
     for (it = 0; it < 3; ++it) {
         double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, det;
         for (i = 0; i < n; ++i) {
@@ -149,7 +159,7 @@ double twin_fit_event(twin_pack *p, int kind, const double *dq, double *res, dou
             sw += 1, sx += beta[i], sy += dq[i], sxx += beta[i] * beta[i], sxy += beta[i] * dq[i];
         }
         det = sw * sxx - sx * sx;
-        if (sw >= 3 && det > 1e-9 * sw * sxx + 1e-30) {
+        if (kind == TWIN_DET_STEP && sw >= 3 && det > 1e-9 * sw * sxx + 1e-30) {
             k = (sw * sxy - sx * sy) / det;
             a = (sy - k * sx) / sw;
         } else if (sw > 0) {
@@ -271,19 +281,37 @@ void twin_add_bleed(twin_pack *p, double *dq)
 
 /* --- runs ---------------------------------------------------------------------------------------- */
 
-static void end_run(twin_pack *p, double t)
+/* A run ends. Its plateau stretch ends with it; its knee waits when the run only paused (a lull, as
+ * when a BMS stops the charge for a while near full and lets it resume): a run in the same
+ * direction that starts before the charge moved by PAUSE_CHARGE of capacity carries on measuring the
+ * same knee. Otherwise the knee closes when the next run starts, or after PAUSE_WAIT lulls. */
+static void end_run(twin_pack *p, double t, int paused)
 {
     twin_internal *in = p->in;
-    if (in->det_seg_sign != 0.0 && in->det_knee_active != 0.0) twin_knee_close(p, in->det_seg_sign, t);
+    if (in->det_seg_sign != 0.0 && in->det_knee_active != 0.0) {
+        if (paused) {
+            in->det_knee_pending = in->det_seg_sign;
+            in->det_knee_pend_q = in->det_q_total;
+        } else {
+            twin_knee_close(p, in->det_seg_sign, in->det_q_total, t);
+        }
+    }
     in->det_bump = in->det_flat_n = in->det_seg_ring_pos = 0.0;
     in->det_knee_active = 0.0;
+}
+
+static void close_pending(twin_pack *p, double t)
+{
+    twin_internal *in = p->in;
+    if (in->det_knee_pending != 0.0) twin_knee_close(p, in->det_knee_pending, in->det_knee_pend_q, t);
+    in->det_knee_pending = 0.0;
 }
 
 void twin_charge_abort(twin_pack *p)
 {
     twin_internal *in = p->in;
     in->det_bump = in->det_flat_n = in->det_seg_ring_pos = in->det_knee_active = 0.0;
-    in->det_seg_sign = 0.0;
+    in->det_seg_sign = in->det_knee_pending = 0.0;
 }
 
 void twin_charge_invalidate(twin_pack *p) { p->in->det_seg_valid = 0.0; }
@@ -297,16 +325,24 @@ void twin_charge_block(twin_pack *p, double current, double dq_block, double u, 
     if (!active) { /* a lull, tolerated inside a run up to detect.lull */
         in->det_seg_quiet += blk_dt;
         if (in->det_seg_quiet > p->s->detect_lull && in->det_seg_sign != 0.0) {
-            end_run(p, t);
+            end_run(p, t, 1);
             in->det_seg_sign = 0.0;
         }
+        if (in->det_knee_pending != 0.0 && in->det_seg_quiet > PAUSE_WAIT * p->s->detect_lull) close_pending(p, t);
         if (in->det_seg_sign == 0.0) return;
     } else {
         in->det_seg_quiet = 0.0;
         if (sign != in->det_seg_sign) {
-            if (in->det_seg_sign != 0.0) end_run(p, t);
+            const int resume = in->det_seg_sign == 0.0 && in->det_knee_pending == sign &&
+                               fabs(in->det_q_total - in->det_knee_pend_q) < PAUSE_CHARGE * in->det_cap_as;
+            if (in->det_seg_sign != 0.0) end_run(p, t, 0);
             in->det_seg_sign = sign;
-            twin_knee_start(p, sign);
+            if (resume) {
+                in->det_knee_pending = 0.0; /* the same knee, measured on (from fresh previous voltages) */
+            } else {
+                close_pending(p, t);
+                twin_knee_start(p, sign);
+            }
         }
     }
     twin_stretch_block(p, active, dq_block, u, t);

@@ -174,8 +174,6 @@ void twin_knee_track(twin_pack *p, double sign, double q)
     in->det_knee_active = 1.0;
 }
 
-/* The charge of the run so far (A s), from its start. */
-static double run_charge(const twin_pack *p) { return fabs(p->in->det_q_total - p->in->det_run_q0); }
 
 /* A charge ended with the median cell still below the steep part of the knee while some cells were
  * in theirs: the charge stopped because they were full. A cell of unchanged capacity that was dq_i
@@ -185,12 +183,12 @@ static double run_charge(const twin_pack *p) { return fabs(p->in->det_q_total - 
  * threshold, is a cell that holds less charge between the same SOC: a smaller capacity. The excess
  * over the run's charge is a lower bound of the capacity lost (the bound test needs no confirmed
  * baseline: it cannot be passed by a healthy cell, only by noise at the crossing). */
-static void leader_event(twin_pack *p, const double *med, double t)
+static void leader_event(twin_pack *p, const double *med, double q_end, double t)
 {
     twin_internal *in = p->in;
     const twin_settings *s = p->s;
     const int n = p->n;
-    const double q_end = in->det_q_total, span = run_charge(p);
+    const double span = fabs(q_end - in->det_run_q0);
     const double min_slope = s->detect_knee_slope / in->det_cap_as;
     const double thr = s->detect_charge_threshold * in->det_cap_as * 2.0;
     const double *beta = twin_det_base(p, TWIN_DET_TOP, B_BETA), *calm_bleed = twin_det_base(p, TWIN_DET_TOP, B_CALM_BLEED);
@@ -225,14 +223,13 @@ static void leader_event(twin_pack *p, const double *med, double t)
  * (up to LEVELS_USED of them; a level is steep where the median cell's voltage rises by at least
  * detect.knee_slope per unit of SOC). A cell that crossed none of them is at least as far behind as
  * the run's end; that bound stands for it, marked censored (a lagging cell must not hide). */
-void twin_knee_close(twin_pack *p, double sign, double t)
+void twin_knee_close(twin_pack *p, double sign, double q_end, double t)
 {
     const int top = sign > 0.0, n = p->n;
-    const double q_end = p->in->det_q_total;
     const double min_slope = p->s->detect_knee_slope / p->in->det_cap_as; /* V per A s */
     double *dq = p->x.det_s1, *cens = p->x.det_censored;
     double med[TWIN_DET_LEVELS], steep[TWIN_DET_LEVELS];
-    int j, i, highest = -1, lowest = -1, any = 0, below = 0;
+    int j, i, highest = -1, lowest = -1, any = 0, below = 0, steep_n = 0;
     for (j = 0; j < TWIN_DET_LEVELS; ++j) { /* the median cell's crossing charge at each level */
         const double *l = twin_det_level(p, top, j);
         int crossed = 0;
@@ -255,10 +252,14 @@ void twin_knee_close(twin_pack *p, double sign, double t)
     }
     for (j = 0; j < lowest; ++j) below += med[j] == med[j];
     if (highest < 0) {
-        if (top) leader_event(p, med, t);
+        if (top) leader_event(p, med, q_end, t);
         return;
     }
     if (below < 2) return; /* the run did not climb into the knee from the plateau: a top-up, not a landmark */
+    for (j = 0; j < TWIN_DET_LEVELS; ++j) steep_n += steep[j] != 0.0;
+    /* it barely entered the knee: too few levels to place the cells (on the way down, three: loads
+       come in steps there and polarization moves the crossings; on the way up the charge is even) */
+    if (steep_n < (top ? 2 : LEVELS_USED)) return;
     for (i = 0; i < n; ++i) {
         int used = 0, plateau = 0;
         double sum = 0.0;

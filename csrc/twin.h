@@ -156,6 +156,7 @@ typedef struct twin_internal {
     double det_seg_ring_u[TWIN_DET_RING], det_seg_ring_pos;
     double det_beta_ready[TWIN_DET_KINDS], det_event_q[TWIN_DET_KINDS], det_started, det_q_total;
     double det_knee_q_prev, det_knee_active, det_knee_u, det_run_q0, det_step_height, det_seg_looked;
+    double det_knee_pending, det_knee_pend_q; /* a knee run paused by a lull: its sign, its end charge */
     double det_cap_as, det_r0, det_edge_i, det_memory, det_seg_i, det_bleed_r;
 } twin_internal;
 
