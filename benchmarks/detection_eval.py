@@ -74,6 +74,35 @@ def simulated_cases(quick: bool):
     return cases
 
 
+def sweep_cases(count: int):
+    """`count` logs of each kind with seeds, cells, magnitudes and onsets drawn at random (seed 1000
+    on): a wider check than the fixed cases, for false flags above all."""
+    cap = 280.0
+    rng = np.random.default_rng(1000)
+    cases = []
+    for k in range(count):
+        seed = 1000 + 10 * k
+        pick = lambda: int(rng.integers(0, 16))  # noqa: E731
+        onset = float(rng.uniform(24, 40)) * 3600.0
+        offset_c, gain = float(rng.uniform(-0.003, 0.003)), float(rng.uniform(-0.01, 0.01))
+        cases.append((f"sweep healthy (current {offset_c * 100:+.2f}%C {gain * 100:+.1f}%)",
+                      LogScenario(seed=seed, current_offset_c=offset_c, current_gain_error=gain), None))
+        cell = pick()
+        leak = float(rng.uniform(0.001, 0.005))
+        cases.append((f"sweep leak {leak * 100:.2f}%C", LogScenario(seed=seed + 1, faults=(
+            Fault(cell, "leak_current", leak * cap, onset),)), cell))
+        cell, extra = pick(), float(rng.uniform(0.5, 1.5))
+        cases.append((f"sweep resistance +{extra * 100:.0f}% R0", LogScenario(seed=seed + 2, faults=(
+            Fault(cell, "series_resistance", extra * 0.175e-3, onset),)), cell))
+        cell, mv = pick(), float(rng.choice([-1, 1]) * rng.uniform(6, 20))
+        cases.append((f"sweep voltage offset {mv:+.0f} mV", LogScenario(seed=seed + 3, faults=(
+            Fault(cell, "voltage_offset", mv * 1e-3, onset),)), cell))
+        cell, loss = pick(), float(rng.uniform(0.1, 0.25))
+        cases.append((f"sweep capacity loss {loss * 100:.0f}%", LogScenario(seed=seed + 4, faults=(
+            Fault(cell, "capacity_loss", loss, onset),)), cell))
+    return cases
+
+
 def score(flags, cell, kind, onset):
     hit = [f for f in flags if f.cell == cell and f.kind == kind and onset <= f.first_flagged_s <= onset + WINDOW_S]
     false = [f for f in flags if not (f.cell == cell and f.kind == kind)]
@@ -96,6 +125,8 @@ def main(argv=None):
     ap.add_argument("--set", action="append", default=[], metavar="ID=VALUE", help="override a parameter")
     ap.add_argument("--logs", help="keep the simulated logs here (reused when present)")
     ap.add_argument("--verbose", "-v", action="store_true", help="list every flag of each log")
+    ap.add_argument("--sweep", type=int, default=0, metavar="N",
+                    help="add N random logs of each kind (healthy, leak, resistance, sensor, capacity)")
     args = ap.parse_args(argv)
     overrides = {}
     for item in args.set:
@@ -119,7 +150,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(args.logs) if args.logs else Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
-        for k, (name, scenario, cell) in enumerate(simulated_cases(args.quick)):
+        for k, (name, scenario, cell) in enumerate(simulated_cases(args.quick) + sweep_cases(args.sweep)):
             scenario.days = 3.5
             path = where / f"case{scenario.seed}.h5"
             if not (args.logs and path.exists()):
@@ -132,7 +163,8 @@ def main(argv=None):
                          "false_flags": len(false), "latency_h": (hit.first_flagged_s - fault.onset) / 3600 if hit else None,
                          "magnitude": hit.magnitude if hit else None,
                          "magnitude_error": magnitude_error(hit, kind, fault.value) if fault else None,
-                         "all_flags": [(f.cell, f.kind, round(f.first_flagged_s / 3600, 1)) for f in r.flags]})
+                         "all_flags": [(f.cell, f.kind, round(f.first_flagged_s / 3600, 1)) for f in r.flags],
+                         "truth": (cell, kind, round(fault.onset / 3600, 1)) if fault else None})
     print(f"{'source':9s} {'case':48s} {'detected':>8s} {'false':>5s} {'latency':>8s} {'mag. err':>8s}")
     for row in rows:
         det = "-" if row["detected"] is None else ("yes" if row["detected"] else "NO")
@@ -141,8 +173,8 @@ def main(argv=None):
         if row["magnitude"] and row["magnitude"].get("leak_ma_is_lower_bound"):
             mag += " (a lower bound)"
         print(f"{row['source']:9s} {row['case']:48s} {det:>8s} {row['false_flags']:5d} {lat:>8s} {mag:>8s}")
-        if args.verbose and row["all_flags"]:
-            print("          flags (cell, kind, h):", row["all_flags"])
+        if args.verbose and (row["all_flags"] or row.get("truth")):
+            print(f"          flags (cell, kind, h): {row['all_flags']}; truth: {row.get('truth')}")
     faulty = [r for r in rows if r["detected"] is not None]
     healthy = [r for r in rows if r["detected"] is None]
     print(f"detected {sum(r['detected'] for r in faulty)}/{len(faulty)} faults within 12 h; "
