@@ -127,7 +127,7 @@ typedef struct twin_cell_arrays {
     double *fault_voltage_gain_error; /* [1] Injected fault: relative gain error of the cell's voltage reading */
     double *fault_temperature_offset; /* [K] Injected fault: offset added to the cell's temperature reading */
     double *fault_balancer_stuck; /* [1] Injected fault: the cell's balancing switch stuck on (conducts whatever is commanded) or off (never conducts) */
-    double *balancer_command; /* [1] External balancing command per cell (policy 'external'): +1 take charge from the cell (bleed, or donor), -1 give charge to it (active receiver), 0 nothing */
+    double *balancer_command; /* [1] External balancing command per cell (policy 'external'): +1 take charge from the cell (bleed, or donor), -1 give charge to it (active receiver), 0 nothing; the divergence detector reads it as the BMS's balancing flags, whatever the policy */
     double *measured_cell_voltage; /* [V] Cell voltage measured by a real BMS, when the twin runs alongside one (NaN when not available) */
     double *measured_temperature; /* [degC] Cell temperature measured by a real BMS (NaN for cells without a sensor) */
     double *cell_soc; /* [1] State of charge of each cell, as a fraction of its present capacity */
