@@ -293,4 +293,110 @@ long twin_detect_run(twin_pack *p, long n, const double *time, const double *cur
                      int n_records, long max_blocks, double *block_time);
 double twin_rng_normal(twin_pack *p);
 
+/* --- firmware in the loop (firmware.c) ------------------------------------------------------------
+ * A BMS firmware (a controller called through a function pointer) runs the pack closed loop: at
+ * each control instant it reads what a BMS reads (measured cell voltages and temperatures, pack
+ * current and voltage, as old as the sensor delay) and decides balancing, charge and discharge
+ * enable and the CVL, CCL and DCL an inverter obeys. The twin's own protection is expected to be
+ * switched off by the caller (thresholds out of reach): the firmware is the BMS. */
+
+/* One control instant: the loop fills the readings, the controller writes the decisions. */
+typedef struct twin_bms_io {
+    double time;                /* s: the control instant */
+    double dt;                  /* s since the previous instant */
+    double *cell_voltage;       /* n: measured cell voltages, V */
+    double *cell_temperature;   /* n: measured temperatures, degC, NaN where a cell has no sensor */
+    double pack_current;        /* measured pack current, A */
+    double pack_voltage;        /* V */
+    double *balance;            /* n decisions: +1 take charge from the cell, -1 give to it, 0 off */
+    double charge_enable, discharge_enable; /* 1 allowed, 0 stopped */
+    double cvl, ccl, dcl;       /* V, A, A for the inverter */
+} twin_bms_io;
+
+/* The firmware: returns 0, or non-zero to stop the run (a fault the firmware reports). */
+typedef int (*twin_bms_controller)(void *ctx, twin_bms_io *io);
+
+/* Per-step values the loop computes beside the twin's own outputs (indices into monitor[]). */
+enum {
+    TWIN_BMS_M_REQUEST = 0,    /* current the scenario's charger and load asked for, A */
+    TWIN_BMS_M_VMAX,           /* highest true cell voltage, V, and its cell */
+    TWIN_BMS_M_VMAX_CELL,
+    TWIN_BMS_M_VMIN,           /* lowest true cell voltage, V, and its cell */
+    TWIN_BMS_M_VMIN_CELL,
+    TWIN_BMS_M_READ_VMAX_CELL, /* cell of the highest and lowest measured voltage */
+    TWIN_BMS_M_READ_VMIN_CELL,
+    TWIN_BMS_M_TMAX,           /* hottest true cell temperature, degC, and its cell */
+    TWIN_BMS_M_TMAX_CELL,
+    TWIN_BMS_M_TMIN,           /* coldest true cell temperature, degC */
+    TWIN_BMS_M_READ_TMAX_CELL, /* cell of the hottest and coldest temperature reading (-1: none) */
+    TWIN_BMS_M_READ_TMIN_CELL,
+    TWIN_BMS_M_BLEED_MAX,      /* largest bleed current of any cell, A, and its cell */
+    TWIN_BMS_M_BLEED_MAX_CELL,
+    TWIN_BMS_M_TRANSFER_MAX,   /* largest active transfer current magnitude of any cell, A */
+    TWIN_BMS_M_COMMANDED,      /* cells the firmware commands (balance != 0) */
+    TWIN_BMS_M_ADJACENT,       /* lowest cell i with i and i + 1 both commanded +1, else -1 */
+    TWIN_BMS_M_AMBIENT_CELL,   /* degC: what a cell with no heat of its own would be at, the ambient
+                                  through the cell's thermal time constant (heat capacity x resistance) */
+    TWIN_BMS_N_MONITOR
+};
+
+/* Why a run stopped early (twin_bms_loop.fault). */
+typedef enum twin_bms_fault {
+    TWIN_BMS_RUNNING = 0,
+    TWIN_BMS_CONTROLLER_ERROR, /* the controller returned non-zero (status in controller_status) */
+    TWIN_BMS_BAD_BALANCE,      /* a balance decision not -1, 0 or +1 (fault_cell, fault_value) */
+    TWIN_BMS_BAD_CHARGE_ENABLE,
+    TWIN_BMS_BAD_DISCHARGE_ENABLE,
+    TWIN_BMS_BAD_CVL,          /* not a finite number >= 0 */
+    TWIN_BMS_BAD_CCL,
+    TWIN_BMS_BAD_DCL,
+    TWIN_BMS_CELL_HIGH,        /* a true cell voltage above stop_max_cell_voltage (fault_cell, value) */
+    TWIN_BMS_CELL_LOW          /* a true cell voltage below stop_min_cell_voltage */
+} twin_bms_fault;
+
+typedef struct twin_bms_loop {
+    /* settings */
+    long period_steps;          /* steps between control instants, >= 1 */
+    long delay_steps;           /* readings are this many steps old, >= 0 */
+    int obey_limits;            /* 1: the inverter keeps to CVL, CCL and DCL (DVCC); 0: it ignores them */
+    double charger_resistance;  /* Ohm: gain of the inverter's constant-voltage loop; at least the pack's
+                                   DC resistance keeps the loop free of overshoot */
+    double stop_max_cell_voltage, stop_min_cell_voltage; /* end the run beyond these true voltages */
+    twin_bms_controller controller;
+    void *ctx;
+    volatile double *progress;  /* optional: the time of the control instant, written before each call */
+    double *ring;               /* caller's: (delay_steps + 1) x (2 n + 2) doubles */
+    twin_bms_io io;             /* its arrays point to caller's memory, n doubles each */
+    /* state */
+    double monitor[TWIN_BMS_N_MONITOR];
+    long countdown;             /* steps to the next control instant (0: now) */
+    long ring_head;             /* slot of the newest reading */
+    long steps;                 /* steps since start */
+    double last_instant;        /* time of the previous control instant (NaN before the first) */
+    /* why the run stopped early */
+    int fault;                  /* twin_bms_fault */
+    int fault_cell;
+    double fault_value;
+    double fault_time;
+    int controller_status;
+} twin_bms_loop;
+
+/* Start: fill the delay ring with the present readings, next step is a control instant. Call
+ * after twin_pack_init (or a restore). */
+void twin_bms_start(twin_pack *p, twin_bms_loop *loop);
+/* Run up to n_steps steps of dt seconds with the charger and load asking for request[k] amperes
+ * (ambient[k] degC, or NULL to keep the present ambient). After every step copy the records; after
+ * every slow_every-th step (counted from the start) also the slow records. Stops early when the
+ * loop's fault is set (a controller error, an invalid decision, a cell beyond the stop voltages). */
+twin_status twin_bms_run(twin_pack *p, twin_bms_loop *loop, double dt, long n_steps, const double *request,
+                         const double *ambient, const twin_record *records, int n_records,
+                         const twin_record *slow, int n_slow, long slow_every, long *steps_done);
+/* The pack current an inverter lets flow: the request, stopped in a direction the firmware
+ * disabled, and (obey_limits) within CCL and DCL and held at CVL by a constant-voltage loop that
+ * adds (CVL - pack_voltage) / charger_resistance to the previous current. */
+double twin_bms_inverter_current(const twin_bms_io *io, double request, double pack_voltage, double previous,
+                                 int obey_limits, double charger_resistance);
+/* Check the decisions in io: 0, or a twin_bms_fault with the cell (-1 for pack values) and value. */
+int twin_bms_check_decisions(const twin_bms_io *io, int n, int *cell, double *value);
+
 #endif

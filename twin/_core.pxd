@@ -74,3 +74,56 @@ cdef extern from "twin.h" nogil:
 
 cdef extern from "twin_math.h" nogil:
     double twin_exp(double x)
+
+# --- firmware in the loop (csrc/firmware.c) and the firmware ABI shipped in twin/include ---------------
+cdef extern from "twin.h" nogil:
+    ctypedef struct twin_bms_io:
+        double time, dt
+        double *cell_voltage
+        double *cell_temperature
+        double pack_current, pack_voltage
+        double *balance
+        double charge_enable, discharge_enable, cvl, ccl, dcl
+
+    ctypedef int (*twin_bms_controller)(void *ctx, twin_bms_io *io) noexcept
+
+    int TWIN_BMS_N_MONITOR
+    int TWIN_BMS_RUNNING
+
+    ctypedef struct twin_bms_loop:
+        long period_steps, delay_steps
+        int obey_limits
+        double charger_resistance, stop_max_cell_voltage, stop_min_cell_voltage
+        twin_bms_controller controller
+        void *ctx
+        double *progress
+        double *ring
+        twin_bms_io io
+        double monitor[18]
+        long countdown, ring_head, steps
+        double last_instant
+        int fault, fault_cell
+        double fault_value, fault_time
+        int controller_status
+
+    void twin_bms_start(twin_pack *p, twin_bms_loop *loop)
+    twin_status twin_bms_run(twin_pack *p, twin_bms_loop *loop, double dt, long n_steps, const double *request,
+                             const double *ambient, const twin_record *records, int n_records,
+                             const twin_record *slow, int n_slow, long slow_every, long *steps_done)
+    double twin_bms_inverter_current(const twin_bms_io *io, double request, double pack_voltage, double previous,
+                                     int obey_limits, double charger_resistance)
+    int twin_bms_check_decisions(const twin_bms_io *io, int n, int *cell, double *value)
+
+cdef extern from "include/twin_firmware.h" nogil:
+    ctypedef struct twin_fw_inputs:
+        double time, dt
+        int n_cells
+        const double *cell_voltage
+        const double *cell_temperature
+        double pack_current, pack_voltage
+
+    ctypedef struct twin_fw_outputs:
+        int *balance
+        int charge_enable, discharge_enable
+        double cvl, ccl, dcl
+        char message[128]

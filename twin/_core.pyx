@@ -336,3 +336,283 @@ def _step_error(dt, done=None):
     where = "" if done is None else f" after {done} steps"
     return (f"the kernel refused a step{where}: the step (dt = {dt!r} s) must be positive and finite, the pack "
             "current and ambient temperature finite, and external balancing commands -1, 0 or +1")
+
+
+# --- firmware in the loop (csrc/firmware.c) ---------------------------------------------------------------
+
+# Per-step values of twin_bms_loop.monitor, in the order of the TWIN_BMS_M_* indices in csrc/twin.h.
+MONITOR_NAMES = ("request", "vmax", "vmax_cell", "vmin", "vmin_cell", "read_vmax_cell", "read_vmin_cell",
+                 "tmax", "tmax_cell", "tmin", "read_tmax_cell", "read_tmin_cell", "bleed_max", "bleed_max_cell",
+                 "transfer_max", "commanded", "adjacent", "ambient_cell")
+# twin_bms_fault codes, in their order in csrc/twin.h
+BMS_FAULTS = ("running", "controller_error", "bad_balance", "bad_charge_enable", "bad_discharge_enable", "bad_cvl",
+              "bad_ccl", "bad_dcl", "cell_high", "cell_low")
+DECISION_NAMES = ("charge_enable", "discharge_enable", "cvl", "ccl", "dcl")
+if TWIN_BMS_N_MONITOR != len(MONITOR_NAMES):
+    raise ImportError("twin._core: MONITOR_NAMES is out of step with csrc/twin.h")
+
+ctypedef int (*fw_step_t)(void *fw, const twin_fw_inputs *inp, twin_fw_outputs *out) noexcept nogil
+
+
+cdef struct CFirmware:
+    fw_step_t step
+    void *instance
+    int n
+    int *balance
+    twin_fw_inputs inp
+    twin_fw_outputs out
+
+
+cdef int _c_firmware(void *ctx, twin_bms_io *io) noexcept nogil:
+    """A firmware built against twin_firmware.h: its int decisions become the loop's doubles."""
+    cdef CFirmware *c = <CFirmware *>ctx
+    cdef int i, status
+    c.inp.time = io.time
+    c.inp.dt = io.dt
+    c.inp.n_cells = c.n
+    c.inp.cell_voltage = io.cell_voltage
+    c.inp.cell_temperature = io.cell_temperature
+    c.inp.pack_current = io.pack_current
+    c.inp.pack_voltage = io.pack_voltage
+    c.out.message[0] = 0
+    status = c.step(c.instance, &c.inp, &c.out)
+    for i in range(c.n):
+        io.balance[i] = c.balance[i]
+    io.charge_enable = c.out.charge_enable
+    io.discharge_enable = c.out.discharge_enable
+    io.cvl = c.out.cvl
+    io.ccl = c.out.ccl
+    io.dcl = c.out.dcl
+    return status
+
+
+cdef int _py_firmware(void *ctx, twin_bms_io *io) noexcept with gil:
+    """A Python controller: it reads the loop's arrays, writes balance in place and returns the rest."""
+    cdef BmsLoop loop = <BmsLoop>ctx
+    try:
+        ce, de, cvl, ccl, dcl = loop.controller(io.time, io.dt, io.pack_current, io.pack_voltage)
+        io.charge_enable = ce
+        io.discharge_enable = de
+        io.cvl = cvl
+        io.ccl = ccl
+        io.dcl = dcl
+        return 0
+    except BaseException as e:  # reported by run(); KeyboardInterrupt is raised again there
+        loop.error = e
+        return -1
+
+
+cdef class BmsLoop:
+    """A firmware in the loop with one Kernel (csrc/firmware.c): a C firmware through its function
+    pointer, or a Python controller. The arrays the firmware reads and writes are NumPy views:
+    cell_voltage, cell_temperature (readings at the control instant) and balance (decisions)."""
+
+    cdef twin_bms_loop L
+    cdef Kernel kernel
+    cdef CFirmware cfw
+    cdef cnp.ndarray _ring, _balance_int
+    cdef public object cell_voltage, cell_temperature, balance
+    cdef public object controller, error
+
+    def __cinit__(self, Kernel kernel, long period_steps, long delay_steps, bint obey_limits, double charger_resistance,
+                  double stop_max_cell_voltage, double stop_min_cell_voltage, size_t progress_address=0):
+        if period_steps < 1 or delay_steps < 0 or not charger_resistance > 0:
+            raise KernelError(f"firmware loop: period {period_steps} steps (>= 1), delay {delay_steps} steps (>= 0), "
+                              f"charger resistance {charger_resistance} Ohm (> 0)")
+        if not kernel.initialized:
+            raise KernelError("the twin is not initialized; call init() first")
+        n = kernel.n
+        self.kernel = kernel
+        self._ring = np.zeros((delay_steps + 1) * (2 * n + 2))
+        self.cell_voltage = np.zeros(n)
+        self.cell_temperature = np.zeros(n)
+        self.balance = np.zeros(n)
+        self._balance_int = np.zeros(n, dtype=np.intc)
+        self.L.period_steps = period_steps
+        self.L.delay_steps = delay_steps
+        self.L.obey_limits = 1 if obey_limits else 0
+        self.L.charger_resistance = charger_resistance
+        self.L.stop_max_cell_voltage = stop_max_cell_voltage
+        self.L.stop_min_cell_voltage = stop_min_cell_voltage
+        self.L.progress = <double *>progress_address
+        self.L.ring = <double *>cnp.PyArray_DATA(self._ring)
+        self.L.io.cell_voltage = <double *>cnp.PyArray_DATA(self.cell_voltage)
+        self.L.io.cell_temperature = <double *>cnp.PyArray_DATA(self.cell_temperature)
+        self.L.io.balance = <double *>cnp.PyArray_DATA(self.balance)
+        self.L.controller = NULL
+        self.cfw.n = n
+        self.cfw.balance = <int *>cnp.PyArray_DATA(self._balance_int)
+        self.cfw.out.balance = self.cfw.balance
+
+    def use_c_firmware(self, size_t step_address, size_t instance_address):
+        """The twin_fw_step function at step_address, called with the instance twin_fw_create made."""
+        if step_address == 0:
+            raise KernelError("the firmware's twin_fw_step is a null pointer")
+        self.cfw.step = <fw_step_t>step_address
+        self.cfw.instance = <void *>instance_address
+        self.L.controller = _c_firmware
+        self.L.ctx = &self.cfw
+
+    def use_python(self, controller):
+        """controller(time, dt, pack_current, pack_voltage) -> (charge_enable, discharge_enable, cvl, ccl, dcl);
+        it reads self.cell_voltage and self.cell_temperature and writes self.balance in place."""
+        self.controller = controller
+        self.L.controller = _py_firmware
+        self.L.ctx = <void *>self
+
+    def start(self):
+        """Readings of the present twin in the delay ring; the next step is a control instant."""
+        self._balance_int[:] = 0
+        self.cfw.out.charge_enable = 0
+        self.cfw.out.discharge_enable = 0
+        self.cfw.out.cvl = 0.0
+        self.cfw.out.ccl = 0.0
+        self.cfw.out.dcl = 0.0
+        self.error = None
+        twin_bms_start(&self.kernel.p, &self.L)
+
+    cdef double *_source(self, key, long *count) except NULL:
+        cdef double *ref
+        cdef int n = self.kernel.n
+        if isinstance(key, str):
+            group, _, name = key.partition(".")
+            if group == "monitor" and name in MONITOR_NAMES:
+                count[0] = 1
+                return &self.L.monitor[MONITOR_NAMES.index(name)]
+            if group == "fw":
+                count[0] = 1
+                if name == "charge_enable": return &self.L.io.charge_enable
+                if name == "discharge_enable": return &self.L.io.discharge_enable
+                if name == "cvl": return &self.L.io.cvl
+                if name == "ccl": return &self.L.io.ccl
+                if name == "dcl": return &self.L.io.dcl
+                if name == "balance":
+                    count[0] = n
+                    return self.L.io.balance
+            raise KernelError(f"firmware loop: nothing to record under {key!r}")
+        ref = twin_real_ref(&self.kernel.p, <unsigned int>key, 0)
+        if ref == NULL:
+            raise KernelError(f"cannot record value reference {key}")
+        count[0] = n if n > 1 and twin_real_ref(&self.kernel.p, <unsigned int>key, 1) == ref + 1 else 1
+        return ref
+
+    cdef twin_record *_records(self, records, long rows) except? NULL:
+        cdef int r, m = len(records)
+        cdef long count = 0
+        cdef twin_record *recs
+        if m == 0:
+            return NULL
+        recs = <twin_record *>malloc(m * sizeof(twin_record))
+        if recs == NULL:
+            raise MemoryError()
+        try:
+            for r in range(m):
+                key, dst = records[r]
+                recs[r].src = self._source(key, &count)
+                if not (isinstance(dst, np.ndarray) and dst.dtype == np.float64 and dst.flags.c_contiguous
+                        and dst.size >= rows * count):
+                    raise KernelError(f"record buffer for {key!r} must be C-contiguous float64 with room for "
+                                      f"{rows} x {count} values")
+                recs[r].count = count
+                recs[r].dst = <double *>cnp.PyArray_DATA(dst)
+        except BaseException:
+            free(recs)
+            raise
+        return recs
+
+    def run(self, double dt, request, ambient=None, records=(), slow=(), long slow_every=1):
+        """Run len(request) steps (fewer if the loop's fault is set). records, slow: (key, float64 array)
+        with key a value reference, 'monitor.<name>' or 'fw.<decision>'; slow ones are copied after every
+        slow_every-th step since start. Returns the steps done."""
+        cdef long n_steps, done = 0, slow_before, slow_rows
+        cdef twin_record *recs = NULL
+        cdef twin_record *slow_recs = NULL
+        cdef twin_status status
+        cdef const double *amb = NULL
+        cdef const double *reqp
+        cdef int n_rec = len(records), n_slow = len(slow)
+        if self.L.controller == NULL:
+            raise KernelError("firmware loop: no firmware (use_c_firmware or use_python first)")
+        req = np.ascontiguousarray(request, dtype=np.float64)
+        n_steps = req.shape[0]
+        if req.ndim != 1 or not np.all(np.isfinite(req)):
+            raise KernelError("firmware loop: the requested current must be a 1-D array of finite amperes")
+        if ambient is not None:
+            amb_arr = np.ascontiguousarray(ambient, dtype=np.float64)
+            if amb_arr.shape != (n_steps,) or not np.all(np.isfinite(amb_arr)):
+                raise KernelError(f"firmware loop: ambient must be {n_steps} finite temperatures")
+            amb = <const double *>cnp.PyArray_DATA(amb_arr)
+        slow_before = self.L.steps // slow_every
+        slow_rows = (self.L.steps + n_steps) // slow_every - slow_before
+        try:
+            recs = self._records(records, n_steps)
+            slow_recs = self._records(slow, slow_rows)
+            reqp = <const double *>cnp.PyArray_DATA(req)
+            with nogil:
+                status = twin_bms_run(&self.kernel.p, &self.L, dt, n_steps, reqp, amb, recs, n_rec, slow_recs, n_slow,
+                                      slow_every, &done)
+        finally:
+            free(recs)
+            free(slow_recs)
+        if status != TWIN_OK:
+            raise KernelError(_step_error(dt, done))
+        if isinstance(self.error, KeyboardInterrupt):
+            raise self.error
+        return done
+
+    @property
+    def steps(self):
+        return self.L.steps
+
+    @property
+    def fault(self):
+        """None while running, else (kind, cell or None, value, time, controller status)."""
+        if self.L.fault == TWIN_BMS_RUNNING:
+            return None
+        return (BMS_FAULTS[self.L.fault], None if self.L.fault_cell < 0 else self.L.fault_cell, self.L.fault_value,
+                self.L.fault_time, self.L.controller_status)
+
+    @property
+    def message(self):
+        """The C firmware's out.message of its last call."""
+        return bytes(self.cfw.out.message).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+    def decisions(self):
+        return {name: getattr(self, "_d_" + name)() for name in DECISION_NAMES}
+
+    def _d_charge_enable(self): return self.L.io.charge_enable
+    def _d_discharge_enable(self): return self.L.io.discharge_enable
+    def _d_cvl(self): return self.L.io.cvl
+    def _d_ccl(self): return self.L.io.ccl
+    def _d_dcl(self): return self.L.io.dcl
+
+
+def bms_inverter_current(double charge_enable, double discharge_enable, double cvl, double ccl, double dcl,
+                         double request, double pack_voltage, double previous, bint obey_limits,
+                         double charger_resistance):
+    """The inverter of csrc/firmware.c, for a loop run outside C (the FMU co-simulation)."""
+    cdef twin_bms_io io
+    io.charge_enable = charge_enable
+    io.discharge_enable = discharge_enable
+    io.cvl = cvl
+    io.ccl = ccl
+    io.dcl = dcl
+    return twin_bms_inverter_current(&io, request, pack_voltage, previous, 1 if obey_limits else 0, charger_resistance)
+
+
+def bms_check_decisions(balance, double charge_enable, double discharge_enable, double cvl, double ccl, double dcl):
+    """The decision checks of csrc/firmware.c: None, or (fault kind, cell or None, value)."""
+    cdef twin_bms_io io
+    cdef int cell = -1, fault
+    cdef double value = 0.0
+    b = np.ascontiguousarray(balance, dtype=np.float64)
+    io.balance = <double *>cnp.PyArray_DATA(b)
+    io.charge_enable = charge_enable
+    io.discharge_enable = discharge_enable
+    io.cvl = cvl
+    io.ccl = ccl
+    io.dcl = dcl
+    fault = twin_bms_check_decisions(&io, b.shape[0], &cell, &value)
+    if fault == TWIN_BMS_RUNNING:
+        return None
+    return BMS_FAULTS[fault], None if cell < 0 else cell, value

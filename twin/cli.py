@@ -291,6 +291,7 @@ from .fmu_cli import fmu; main.add_command(fmu)  # noqa: E402,E702  (after main 
 from .replay_cli import replay; main.add_command(replay)  # noqa: E402,E702
 from .fit_cli import fit; main.add_command(fit)  # noqa: E402,E702
 from .live_cli import can_play, live; main.add_command(live); main.add_command(can_play)  # noqa: E402,E702
+from .validate_cli import validate; main.add_command(validate)  # noqa: E402,E702
 
 if __name__ == "__main__":
     main()

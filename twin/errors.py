@@ -47,6 +47,14 @@ class FmuError(TwinError):
     """An FMU cannot be built: no C compiler, no FMI headers, a compile error, a bad option."""
 
 
+class FirmwareError(TwinError):
+    """A firmware to validate cannot be found, compiled or loaded (it names the file and the fix)."""
+
+
+class ValidationError(TwinError):
+    """A scenario or limits file for `twin validate` is wrong (it names the file, the key and the value)."""
+
+
 def suggest(word: str, choices) -> str:
     """' (did you mean 'x'?)' when something close exists, else ''."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
