@@ -405,6 +405,10 @@ class LogReader:
 CHUNK_ROWS = 8192
 
 
+# /state channels that are quantities, not flags: the charge limits a BMS sends its inverter
+STATE_UNITS = {"cvl": "V", "ccl": "A", "dcl": "A"}
+
+
 class CanonicalWriter:
     """Writes a log in the canonical layout piece by piece (chunked, compressed, resizable), so that
     a log of any length (a year at 1 Hz, or what `twin live` sees) is written in bounded memory.
@@ -416,8 +420,9 @@ class CanonicalWriter:
     resolution: {"cell_voltage": 0.001, ...}, the step a channel was measured with. Values are then
     stored through HDF5's scale-offset filter to that many decimals (transparent to any reader,
     exact for values on that step): about half the size. Only powers of ten are allowed.
-    states: names of the BMS's own per-sample states (e.g. charge_enable), kept under /state for
-    people and tools (replay does not use them)."""
+    states: the BMS's own per-sample states, kept under /state for people and tools (replay does not
+    use them; `twin validate --logs` does): charge_enable and discharge_enable (0/1, stored as int8)
+    and the charge limits it sent the inverter, cvl (V), ccl and dcl (A), stored as float32."""
 
     def __init__(self, path, cells: int, temperature_cells=None, capacity_ah=None, bleed_resistance_ohm=None,
                  attrs=None, resolution=None):
@@ -478,7 +483,8 @@ class CanonicalWriter:
         if soc is not None:
             given["soc"] = np.asarray(soc, dtype=np.float32).reshape(-1)
         for name, values in (states or {}).items():
-            given[f"state/{name}"] = np.asarray(values, dtype=np.int8).reshape(-1)
+            kind = np.float32 if name in STATE_UNITS else np.int8
+            given[f"state/{name}"] = np.asarray(values, dtype=kind).reshape(-1)
         for name, x in given.items():
             if x.shape[0] != m:
                 raise LogError(f"{self.path}: {name} has {x.shape[0]} samples in this piece; time has {m}")
@@ -487,7 +493,7 @@ class CanonicalWriter:
         if self.channels is None:
             self.channels = tuple(given)
             units = {"time": "s", "current": "A", "cell_voltage": "V", "temperature": "degC", "pack_voltage": "V",
-                     "soc": "1"}
+                     "soc": "1", **{f"state/{k}": u for k, u in STATE_UNITS.items()}}
             for name, x in given.items():
                 dtype = x.dtype
                 ds = self._create(name, x.shape[1] if x.ndim == 2 else None, dtype, units.get(name))

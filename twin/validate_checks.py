@@ -58,6 +58,7 @@ class Context:
     expect_full_charge: bool = False
     skip: tuple = ()             # check ids or groups not judged in this scenario
     source: str = "simulation"   # or "log"
+    missing: frozenset = frozenset()  # records a log does not hold (their checks are skipped)
 
 
 @dataclass
@@ -367,6 +368,26 @@ def build_checks(limits, ctx) -> list:
     return checks
 
 
+def needs(check_id: str) -> set:
+    """The records a check reads beyond the readings (what a recorded log may lack)."""
+    from .validate_limits import CHANNELS
+
+    group, _, name = check_id.partition(".")
+    if group == "protection":
+        side = name.split("_")[0] if name.endswith("_spurious") else CHANNELS.get(name, (0, 0, 0, "charge"))[3]
+        return {f"{side}_enable"}
+    if group == "charge_limits":
+        out = {k for k in ("cvl", "ccl", "dcl") if k in name}
+        if "when_disabled" in name:
+            out.add("charge_enable" if "ccl" in name else "discharge_enable")
+        if name == "min_cvl":
+            out.add("charge_enable")
+        return out
+    return {"balancing.current": {"bleed_max"}, "balancing.cells": {"commanded"}, "balancing.no_adjacent": {"adjacent"},
+            "balancing.while_discharging": {"commanded"}, "balancing.energy_per_day": {"energy"},
+            "balancing.energy_total": {"energy"}}.get(check_id, set())
+
+
 def charge_limit_checks(cl: dict, ctx) -> list:
     if not cl:
         return []
@@ -484,11 +505,19 @@ class Monitor:
         skip = self.ctx.skip
         out = [CheckResult(r.id, r.title, "skip", "not judged in this scenario (its skip list)", r.value, r.unit)
                if any(r.id == s or r.id.startswith(s + ".") for s in skip) else r for r in out]
+        if self.ctx.missing:
+            out = [self._unmeasurable(r) for r in out]
         if ended is not None:
             note = f"not measured: the run ended at {fmt_time(ended.time)} ({ended.title.lower()})"
             out = [r if r.status == "fail" else CheckResult(r.id, r.title, "skip", note, r.value, r.unit) for r in out]
             out.insert(0, ended)
         return out
+
+    def _unmeasurable(self, r: CheckResult) -> CheckResult:
+        lacking = sorted(needs(r.id) & self.ctx.missing)
+        if not lacking:
+            return r
+        return CheckResult(r.id, r.title, "skip", f"not measurable: the log holds no {', '.join(lacking)}", None, r.unit)
 
     def figures_dict(self) -> dict:
         e = self._extreme
