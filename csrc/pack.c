@@ -333,16 +333,18 @@ void twin_pack_refresh(twin_pack *p)
     p->in->thermal_dt = 0.0;
 }
 
-/* Grid position of every cell: offset of its lower-left table row and the two weights. */
-TWIN_VECTOR_CLONES static void locate_cells(const twin_tables *t, int n, const double *restrict soc,
-                                            const double *restrict temp, double *restrict base,
-                                            double *restrict ws, double *restrict wse, double *restrict wt)
+/* Grid position of every cell: offset of its lower-left table row and the two weights. Returns
+ * the number of cells whose table cell is not the one their coefficients were cached for. */
+TWIN_VECTOR_CLONES static int locate_cells(const twin_tables *t, int n, const double *restrict soc,
+                                           const double *restrict temp, double *restrict base,
+                                           double *restrict ws, double *restrict wse, double *restrict wt,
+                                           const double *restrict key)
 {
     const double inv_ds = 1.0 / t->soc_step, inv_dt = t->n_temp > 1 ? 1.0 / t->temp_step : 0.0;
     const double s_top = (double)(t->n_soc - 1), t_top = (double)(t->n_temp > 1 ? t->n_temp - 1 : 0);
     const double s_last = (double)(t->n_soc - 2), t_last = (double)(t->n_temp > 1 ? t->n_temp - 2 : 0);
     const double ncol = (double)twin_table_columns(t->n_rc), n_soc = (double)t->n_soc;
-    int i;
+    int i, moved = 0;
     for (i = 0; i < n; ++i) {
         const double raw = (soc[i] - t->soc_first) * inv_ds;
         double fs = raw, ft = (temp[i] - t->temp_first) * inv_dt, is, it;
@@ -358,7 +360,9 @@ TWIN_VECTOR_CLONES static void locate_cells(const twin_tables *t, int n, const d
         wse[i] = raw == raw ? raw - is : ws[i]; /* beyond the table: along the end segment */
         wt[i] = ft - it;
         base[i] = (it * n_soc + is) * ncol;
+        moved += base[i] != key[i];
     }
+    return moved;
 }
 
 /* Bilinear interpolation, v = c0 + ws c1 + wt (c2 + ws c3) on the table cell the SOC and temperature
@@ -388,26 +392,14 @@ static void refill_coefficients(const twin_tables *t, int n, int ncoef_cols, con
     }
 }
 
-TWIN_VECTOR_CLONES static void interpolate_column(int n, const double *restrict coef, const double *restrict ws,
-                                                  const double *restrict wt, double *restrict out)
+/* One table column of cell i from its cached coefficients (planes c0..c3 of n values each). */
+static inline double bilinear(const double *coef, size_t n, int i, double ws, double wt)
 {
-    const double *c0 = coef, *c1 = coef + n, *c2 = coef + 2 * n, *c3 = coef + 3 * n;
-    int i;
-    for (i = 0; i < n; ++i) out[i] = c0[i] + ws[i] * c1[i] + wt[i] * (c2[i] + ws[i] * c3[i]);
-}
-
-TWIN_VECTOR_CLONES static void scale_column(int n, double *restrict out, const double *restrict scale,
-                                            const double *restrict add)
-{
-    int i;
-    if (add != NULL)
-        for (i = 0; i < n; ++i) out[i] = out[i] * scale[i] + add[i];
-    else
-        for (i = 0; i < n; ++i) out[i] *= scale[i];
+    return coef[i] + ws * coef[n + i] + wt * (coef[2 * n + i] + ws * coef[3 * n + i]);
 }
 
 /* Number of table columns that need interpolation (time constants that are the same over the
- * whole table are not interpolated). */
+ * whole table are not interpolated: twin_pack_init fills them once). */
 static int interpolated_columns(const twin_pack *p)
 {
     int k;
@@ -416,55 +408,82 @@ static int interpolated_columns(const twin_pack *p)
     return 3 + p->tables.n_rc;
 }
 
-/* Cached table values at each cell's present SOC and temperature. */
-static void lookup_cells(twin_pack *p)
+/* Table values of every cell at its located position, and (outputs) the cell outputs that follow
+ * from them: OCV, terminal voltage and the residuals. One pass over the cells; n_rc, tau_table and
+ * outputs are constants at each call site, so the column loop unrolls and the cell loop vectorizes.
+ * OCV continues along the end segments outside the SOC range (wse: an over-charged cell keeps
+ * rising, an over-discharged one keeps falling); resistances and time constants stay flat (ws). */
+static inline void lookup_values(twin_pack *p, const int n_rc, const int tau_table, const int outputs)
 {
-    const twin_tables *t = &p->tables;
-    const int n_rc = t->n_rc, n = p->n, ncols = interpolated_columns(p);
+    const int n = p->n;
+    const size_t nn = (size_t)n, plane = 4 * nn;
+    const double m0 = p->s->cell_hysteresis_instantaneous;
+    const double *coef = p->coef, *ws = p->x.lookup_ws, *wse = p->x.lookup_wse, *wt = p->x.lookup_wt;
+    const double *scale = p->x.r_scale, *r_fault = p->c.fault_series_resistance;
+    const double *h = p->c.cell_hysteresis, *hs = p->c.cell_hysteresis_sign, *cur = p->c.cell_current;
+    const double *v1 = p->c.cell_rc_voltage_1, *v2 = p->c.cell_rc_voltage_2, *v3 = p->c.cell_rc_voltage_3;
+    const double *temp = p->c.cell_temperature, *meas_v = p->c.measured_cell_voltage;
+    const double *meas_t = p->c.measured_temperature;
+    double *ocv_c = p->x.ocv_c, *ocv_d = p->x.ocv_d, *r0 = p->x.r0, *ocv = p->c.cell_ocv, *volt = p->c.cell_voltage;
+    double *res_v = p->c.residual_cell_voltage, *res_t = p->c.residual_temperature;
     double *rc_r[TWIN_MAX_RC], *rc_tau[TWIN_MAX_RC];
-    double *base = p->x.lookup_base, *ws = p->x.lookup_ws, *wse = p->x.lookup_wse, *wt = p->x.lookup_wt;
-    const size_t plane = 4 * (size_t)n;
     int i, k;
     rc_r[0] = p->x.rc_r1, rc_r[1] = p->x.rc_r2, rc_r[2] = p->x.rc_r3;
     rc_tau[0] = p->x.rc_tau1, rc_tau[1] = p->x.rc_tau2, rc_tau[2] = p->x.rc_tau3;
-    locate_cells(t, n, p->c.cell_soc, p->c.cell_temperature, base, ws, wse, wt);
-    refill_coefficients(t, n, ncols, base, p->x.lookup_key, p->coef);
-    /* OCV continues along the end segments outside the SOC range (an over-charged cell keeps
-       rising, an over-discharged one keeps falling); resistances and time constants stay flat */
-    interpolate_column(n, p->coef + TWIN_COL_OCV_CHARGE * plane, wse, wt, p->x.ocv_c);
-    interpolate_column(n, p->coef + TWIN_COL_OCV_DISCHARGE * plane, wse, wt, p->x.ocv_d);
-    interpolate_column(n, p->coef + TWIN_COL_R0 * plane, ws, wt, p->x.r0);
-    scale_column(n, p->x.r0, p->x.r_scale, p->c.fault_series_resistance);
-    for (k = 0; k < n_rc; ++k) {
-        interpolate_column(n, p->coef + (size_t)TWIN_COL_R(k) * plane, ws, wt, rc_r[k]);
-        scale_column(n, rc_r[k], p->x.r_scale, NULL);
-        if (ncols == 3 + n_rc)
-            for (i = 0; i < n; ++i) rc_tau[k][i] = p->in->tau_const[k];
-        else
-            interpolate_column(n, p->coef + (size_t)TWIN_COL_TAU(n_rc, k) * plane, ws, wt, rc_tau[k]);
+    TWIN_IVDEP
+    for (i = 0; i < n; ++i) {
+        const double oc = bilinear(coef + TWIN_COL_OCV_CHARGE * plane, nn, i, wse[i], wt[i]);
+        const double od = bilinear(coef + TWIN_COL_OCV_DISCHARGE * plane, nn, i, wse[i], wt[i]);
+        const double r = bilinear(coef + TWIN_COL_R0 * plane, nn, i, ws[i], wt[i]) * scale[i] + r_fault[i];
+        ocv_c[i] = oc;
+        ocv_d[i] = od;
+        r0[i] = r;
+        for (k = 0; k < n_rc; ++k) {
+            rc_r[k][i] = bilinear(coef + (size_t)TWIN_COL_R(k) * plane, nn, i, ws[i], wt[i]) * scale[i];
+            if (tau_table) rc_tau[k][i] = bilinear(coef + (size_t)TWIN_COL_TAU(n_rc, k) * plane, nn, i, ws[i], wt[i]);
+        }
+        if (outputs) {
+            const double o = twin_ocv(oc, od, h[i], m0, hs[i]);
+            const double v = o + r * cur[i] + v1[i] + v2[i] + v3[i];
+            ocv[i] = o;
+            volt[i] = v;
+            /* predicted minus measured, where a measurement is given (NaN propagates otherwise) */
+            res_v[i] = v - meas_v[i];
+            res_t[i] = temp[i] - meas_t[i];
+        }
     }
 }
 
-TWIN_VECTOR_CLONES static void voltage_outputs(twin_pack *p)
+#define LOOKUP_CASE(n_rc, tau_table)                                                                 \
+    case 4 * (n_rc) + 2 * (tau_table):                                                               \
+        lookup_values(p, n_rc, tau_table, 0);                                                        \
+        break;                                                                                       \
+    case 4 * (n_rc) + 2 * (tau_table) + 1:                                                           \
+        lookup_values(p, n_rc, tau_table, 1);                                                        \
+        break;
+
+TWIN_VECTOR_CLONES static void lookup_values_any(twin_pack *p, int tau_table, int outputs)
 {
-    const double m0 = p->s->cell_hysteresis_instantaneous;
-    int i;
-    for (i = 0; i < p->n; ++i) {
-        double ocv = twin_ocv(p->x.ocv_c[i], p->x.ocv_d[i], p->c.cell_hysteresis[i], m0, p->c.cell_hysteresis_sign[i]);
-        p->c.cell_ocv[i] = ocv;
-        p->c.cell_voltage[i] = ocv + p->x.r0[i] * p->c.cell_current[i] + p->c.cell_rc_voltage_1[i] +
-                               p->c.cell_rc_voltage_2[i] + p->c.cell_rc_voltage_3[i];
+    switch (4 * p->tables.n_rc + 2 * tau_table + outputs) {
+        LOOKUP_CASE(0, 0) LOOKUP_CASE(1, 0) LOOKUP_CASE(1, 1) LOOKUP_CASE(2, 0) LOOKUP_CASE(2, 1)
+        LOOKUP_CASE(3, 0) LOOKUP_CASE(3, 1)
+    default:
+        break;
     }
 }
+#undef LOOKUP_CASE
 
-/* Predicted minus measured, where a measurement is given (NaN propagates otherwise). */
-static void residual_outputs(twin_pack *p)
+/* Cached table values at each cell's present SOC and temperature; with outputs, also the cell
+ * voltages and residuals at them (the step's outputs; fault events between steps change only the
+ * table values, so that the balancer still sees the voltages of the last step). */
+static void lookup_cells(twin_pack *p, int outputs)
 {
-    int i;
-    for (i = 0; i < p->n; ++i) {
-        p->c.residual_cell_voltage[i] = p->c.cell_voltage[i] - p->c.measured_cell_voltage[i];
-        p->c.residual_temperature[i] = p->c.cell_temperature[i] - p->c.measured_temperature[i];
-    }
+    const twin_tables *t = &p->tables;
+    const int n = p->n, ncols = interpolated_columns(p);
+    int moved = locate_cells(t, n, p->c.cell_soc, p->c.cell_temperature, p->x.lookup_base, p->x.lookup_ws,
+                             p->x.lookup_wse, p->x.lookup_wt, p->x.lookup_key);
+    if (moved) refill_coefficients(t, n, ncols, p->x.lookup_base, p->x.lookup_key, p->coef);
+    lookup_values_any(p, ncols != 3 + t->n_rc, outputs != 0);
 }
 
 static void pack_outputs(twin_pack *p)
@@ -508,7 +527,7 @@ void twin_apply_events(twin_pack *p)
     }
     if (changed) {
         twin_pack_refresh(p);
-        lookup_cells(p);
+        lookup_cells(p, 0);
     }
 }
 
@@ -559,16 +578,20 @@ void twin_pack_init(twin_pack *p)
     p->v->protection_charge_overtemperature_tripped = p->v->protection_charge_undertemperature_tripped = 0.0;
     p->v->protection_discharge_overtemperature_tripped = p->v->protection_discharge_undertemperature_tripped = 0.0;
     for (k = 0; k < TWIN_MAX_RC; ++k) in->tau_const[k] = k < p->tables.n_rc ? constant_tau(&p->tables, k) : 0.0;
+    if (interpolated_columns(p) == 3 + p->tables.n_rc) { /* constant time constants, filled once */
+        double *rc_tau[TWIN_MAX_RC];
+        rc_tau[0] = p->x.rc_tau1, rc_tau[1] = p->x.rc_tau2, rc_tau[2] = p->x.rc_tau3;
+        for (k = 0; k < p->tables.n_rc; ++k)
+            for (i = 0; i < p->n; ++i) rc_tau[k][i] = in->tau_const[k];
+    }
     for (i = 0; i < p->n; ++i) p->x.ageing_charge[i] = 0.0;
     for (i = 0; i < p->n; ++i) p->x.lookup_key[i] = -1.0; /* no coefficients yet */
     twin_pack_refresh(p);
-    lookup_cells(p);
     twin_apply_events(p);
     twin_detect_reset(p);
-    voltage_outputs(p);
+    lookup_cells(p, 1);
     twin_sensors_update(p);
     pack_outputs(p);
-    residual_outputs(p);
     twin_protection_update(p, 0.0);
     twin_limits_update(p);
 }
@@ -741,11 +764,9 @@ twin_status twin_step(twin_pack *p, double dt)
     ageing_update(p, dt);
     thermal_update(p, v->pack_ambient_temperature, dt);
     p->in->time += dt;
-    lookup_cells(p);
-    voltage_outputs(p);
+    lookup_cells(p, 1);
     twin_sensors_update(p);
     pack_outputs(p);
-    residual_outputs(p);
     twin_protection_update(p, dt);
     twin_limits_update(p);
     return TWIN_OK;

@@ -62,29 +62,57 @@ double twin_rng_normal(twin_pack *p)
     return u * f;
 }
 
-void twin_sensors_update(twin_pack *p)
+/* Cell voltages and temperatures as the BMS reads them. */
+TWIN_VECTOR_CLONES static void read_cells(twin_pack *p)
 {
     const twin_settings *s = p->s;
     const double v_noise = s->sensor_voltage_noise, v_step = s->sensor_voltage_resolution;
     const double t_noise = s->sensor_temperature_noise, t_step = s->sensor_temperature_resolution;
     const int n = p->n;
+    const double *v = p->c.cell_voltage, *gain = p->c.fault_voltage_gain_error, *offset = p->c.fault_voltage_offset;
+    const double *temp = p->c.cell_temperature, *t_offset = p->c.fault_temperature_offset;
+    const double *has_sensor = p->c.cell_temperature_sensor;
     double *vm = p->c.cell_voltage_measured, *tm = p->c.cell_temperature_measured;
-    double current;
     int i;
-    for (i = 0; i < n; ++i) vm[i] = p->c.cell_voltage[i] * (1.0 + p->c.fault_voltage_gain_error[i]) + p->c.fault_voltage_offset[i];
-    if (v_noise > 0.0)
+    /* without noise each cell reads on its own and the loops vectorize; noise is drawn in a fixed
+       order (every voltage, then every temperature), so those loops stay in cell order */
+    if (v_noise > 0.0) {
+        TWIN_IVDEP
+        for (i = 0; i < n; ++i) vm[i] = v[i] * (1.0 + gain[i]) + offset[i];
         for (i = 0; i < n; ++i) vm[i] += v_noise * twin_rng_normal(p);
-    if (v_step > 0.0)
-        for (i = 0; i < n; ++i) vm[i] = twin_round_to(vm[i], v_step);
-    for (i = 0; i < n; ++i) {
-        double t = NAN;
-        if (p->c.cell_temperature_sensor[i] != 0.0) {
-            t = p->c.cell_temperature[i] + p->c.fault_temperature_offset[i];
-            if (t_noise > 0.0) t += t_noise * twin_rng_normal(p);
-            if (t_step > 0.0) t = twin_round_to(t, t_step);
-        }
-        tm[i] = t;
+        if (v_step > 0.0)
+            for (i = 0; i < n; ++i) vm[i] = twin_round_to(vm[i], v_step);
+    } else if (v_step > 0.0) {
+        TWIN_IVDEP
+        for (i = 0; i < n; ++i) vm[i] = twin_round_to(v[i] * (1.0 + gain[i]) + offset[i], v_step);
+    } else {
+        TWIN_IVDEP
+        for (i = 0; i < n; ++i) vm[i] = v[i] * (1.0 + gain[i]) + offset[i];
     }
+    if (t_noise > 0.0) {
+        for (i = 0; i < n; ++i) {
+            double t = NAN;
+            if (has_sensor[i] != 0.0) {
+                t = temp[i] + t_offset[i];
+                t += t_noise * twin_rng_normal(p);
+                if (t_step > 0.0) t = twin_round_to(t, t_step);
+            }
+            tm[i] = t;
+        }
+    } else if (t_step > 0.0) {
+        TWIN_IVDEP
+        for (i = 0; i < n; ++i) tm[i] = has_sensor[i] != 0.0 ? twin_round_to(temp[i] + t_offset[i], t_step) : NAN;
+    } else {
+        TWIN_IVDEP
+        for (i = 0; i < n; ++i) tm[i] = has_sensor[i] != 0.0 ? temp[i] + t_offset[i] : NAN;
+    }
+}
+
+void twin_sensors_update(twin_pack *p)
+{
+    const twin_settings *s = p->s;
+    double current;
+    read_cells(p);
     current = p->v->pack_applied_current * (1.0 + s->sensor_current_gain_error) + s->sensor_current_offset;
     if (s->sensor_current_noise > 0.0) current += s->sensor_current_noise * twin_rng_normal(p);
     if (s->sensor_current_resolution > 0.0) current = twin_round_to(current, s->sensor_current_resolution);
