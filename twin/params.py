@@ -124,10 +124,12 @@ class ParameterSet:
             raise ParameterError(f"{self.source}: no value for {id_!r}{suggest(id_, self.values)}") from None
 
     def get(self, id_: str, default=None):
-        try:
-            return self[id_]
-        except ParameterError:
-            return default
+        if id_ in self.values:
+            return self.values[id_]
+        spec = load_spec()  # as __getitem__, without composing its error message (with suggestions) on a miss
+        if id_ in spec and spec.start_value(spec[id_]) is not None:
+            return spec[id_].start
+        return default
 
     @property
     def cells_in_series(self) -> int:
