@@ -351,38 +351,57 @@ static void actuate_active(twin_pack *p, const double *eff, double dt, step_acco
     }
 }
 
+/* The switches' state (command overridden by stuck faults) and, for passive balancers, the bleed
+ * current of every cell, in one vectorized pass; the energy and charge sums run in cell order
+ * and only when some switch conducts. */
+TWIN_INLINE_BODY int switch_states_body(twin_pack *p, double dt, const int passive)
+{
+    const int n = p->n;
+    const double r = p->s->balancer_bleed_resistance;
+    const double *cmd = p->x.command, *stuck = p->c.fault_balancer_stuck, *v = p->c.cell_voltage;
+    double *eff = p->c.balancer_active, *bleed = p->c.balancer_bleed_current, *charge = p->c.balancer_bleed_charge;
+    double *commanded = p->c.balancer_commanded, *transfer = p->c.balancer_transfer_current;
+    int i, any = 0;
+    TWIN_IVDEP
+    for (i = 0; i < n; ++i) {
+        double e = cmd[i], ib;
+        e = stuck[i] == (double)TWIN_BALANCER_STUCK_ON ? 1.0 : e;
+        e = stuck[i] == (double)TWIN_BALANCER_STUCK_OFF ? 0.0 : e;
+        any = e != 0.0 ? 1 : any; /* (written so that the reduction vectorizes) */
+        commanded[i] = cmd[i];
+        transfer[i] = 0.0;
+        ib = (passive && e > 0.0 && v[i] > 0.0) ? v[i] / r : 0.0;
+        bleed[i] = ib;
+        /* a passive switch is on (1) or off; active ones are marked by the actuator below */
+        eff[i] = passive ? (e > 0.0 ? 1.0 : 0.0) : e;
+        if (passive) charge[i] += ib * dt / 3600.0;
+    }
+    return any;
+}
+
+TWIN_VECTOR_CLONES static int switch_states(twin_pack *p, double dt, int passive)
+{
+    return passive ? switch_states_body(p, dt, 1) : switch_states_body(p, dt, 0);
+}
+
 void twin_balancer_actuate(twin_pack *p, double dt)
 {
     const twin_settings *s = p->s;
     const int n = p->n;
-    double *eff = p->c.balancer_active, *bleed = p->c.balancer_bleed_current;
-    const double *cmd = p->x.command, *stuck = p->c.fault_balancer_stuck, *v = p->c.cell_voltage;
+    const int passive = s->balancer_topology == TWIN_BALANCER_TOPOLOGY_PASSIVE;
+    double *eff = p->c.balancer_active;
+    const double *bleed = p->c.balancer_bleed_current, *v = p->c.cell_voltage;
     step_account acc = {0.0, 0.0};
-    int i, active = 0, any = 0;
-    memset(bleed, 0, (size_t)n * sizeof(double));
-    memset(p->c.balancer_transfer_current, 0, (size_t)n * sizeof(double));
-    memcpy(p->c.balancer_commanded, cmd, (size_t)n * sizeof(double));
-    for (i = 0; i < n; ++i) {
-        double e = cmd[i];
-        e = stuck[i] == (double)TWIN_BALANCER_STUCK_ON ? 1.0 : e;
-        e = stuck[i] == (double)TWIN_BALANCER_STUCK_OFF ? 0.0 : e;
-        eff[i] = e;
-        any |= e != 0.0;
-    }
+    int i, active = 0, any = switch_states(p, dt, passive);
     if (s->balancer_topology == TWIN_BALANCER_TOPOLOGY_NONE || !any) {
         if (any) memset(eff, 0, (size_t)n * sizeof(double));
         p->v->balancer_active_cells = 0.0;
         return;
     }
-    if (s->balancer_topology == TWIN_BALANCER_TOPOLOGY_PASSIVE) {
-        const double r = s->balancer_bleed_resistance;
+    if (passive) {
         for (i = 0; i < n; ++i) {
-            double ib = (eff[i] > 0.0 && v[i] > 0.0) ? v[i] / r : 0.0;
-            eff[i] = eff[i] > 0.0 ? 1.0 : 0.0;
-            bleed[i] = ib;
-            p->c.balancer_bleed_charge[i] += ib * dt / 3600.0;
-            acc.loss_j += v[i] * ib * dt;
-            acc.moved_as += ib * dt;
+            acc.loss_j += v[i] * bleed[i] * dt;
+            acc.moved_as += bleed[i] * dt;
         }
     } else {
         /* the actuator marks only the cells it actually connects */

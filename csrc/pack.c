@@ -413,7 +413,7 @@ static int interpolated_columns(const twin_pack *p)
  * outputs are constants at each call site, so the column loop unrolls and the cell loop vectorizes.
  * OCV continues along the end segments outside the SOC range (wse: an over-charged cell keeps
  * rising, an over-discharged one keeps falling); resistances and time constants stay flat (ws). */
-static inline void lookup_values(twin_pack *p, const int n_rc, const int tau_table, const int outputs)
+TWIN_INLINE_BODY void lookup_values(twin_pack *p, const int n_rc, const int tau_table, const int outputs)
 {
     const int n = p->n;
     const size_t nn = (size_t)n, plane = 4 * nn;
@@ -598,41 +598,32 @@ void twin_pack_init(twin_pack *p)
 
 /* --- the step ------------------------------------------------------------------------------------ */
 
-/* One RC pair of every cell over one step (exact solution), adding its loss to heat. Written as a
- * branch-free loop of its own so that compilers vectorize it, exp included. */
-TWIN_VECTOR_CLONES static void rc_pairs_update(int n, double *restrict v, const double *restrict r, const double *restrict tau,
-                            const double *restrict it, double *restrict heat, double dt, double alpha_const)
+/* Charge, hysteresis, throughput, current and heat of every cell over one step, then its RC pairs
+ * (exact solutions, their losses added to the heat). One pass, branch-free so that it vectorizes,
+ * exp included; n_rc and tau_table are constants at each call site. With constant time constants
+ * each pair's decay a = exp(-dt / tau) is the same for every cell (alpha); otherwise it is
+ * computed per cell from the tabulated time constant (equal, bit for bit, where that is constant). */
+TWIN_INLINE_BODY void cells_update_body(twin_pack *p, double current, double dt, const double *alpha, const int n_rc,
+                                     const int tau_table)
 {
-    int i;
-    if (alpha_const > 0.0) { /* the same time constant everywhere: one exp for all cells */
-        const double a = alpha_const;
-        for (i = 0; i < n; ++i) {
-            const double g = r[i] > 0.0 ? 1.0 / r[i] : 0.0;
-            const double vn = a * v[i] + (1.0 - a) * r[i] * it[i];
-            v[i] = vn;
-            heat[i] += vn * vn * g;
-        }
-        return;
-    }
-    for (i = 0; i < n; ++i) {
-        const double a = twin_exp(-dt / tau[i]);
-        const double g = r[i] > 0.0 ? 1.0 / r[i] : 0.0;
-        const double vn = a * v[i] + (1.0 - a) * r[i] * it[i];
-        v[i] = vn;
-        heat[i] += vn * vn * g;
-    }
-}
-
-/* Per-cell arrays of the cell update, passed as restrict parameters so that compilers see they do
- * not overlap and vectorize the loop (restrict on block-scope pointers is not enough for GCC). */
-TWIN_VECTOR_CLONES static void charge_and_hysteresis(int n, double current, double dt, double eta_c, double gamma_dt,
-                                  double bleed_heat, double *restrict soc, double *restrict h,
-                                  double *restrict hs, double *restrict thr, double *restrict aged,
-                                  double *restrict cur, double *restrict heat, const double *restrict bleed,
-                                  const double *restrict transfer, const double *restrict inv_q,
-                                  const double *restrict leak, const double *restrict r0)
-{
-    int i;
+    const twin_settings *s = p->s;
+    const int n = p->n;
+    const double bleed_heat = s->balancer_bleed_heat_fraction * s->balancer_bleed_resistance;
+    const double eta_c = s->cell_coulombic_efficiency, gamma_dt = s->cell_hysteresis_rate * dt;
+    /* each busbar's loss is shared by the two cells it joins; the end cells have one busbar */
+    const double busbar_heat = 0.5 * current * current * s->pack_busbar_resistance;
+    const double end_heat = busbar_heat * (n > 1), mid_heat = 2.0 * busbar_heat;
+    const double *transfer = p->c.balancer_transfer_current, *bleed = p->c.balancer_bleed_current;
+    const double *inv_q = p->x.inv_capacity, *leak = p->x.leak, *r0 = p->x.r0;
+    double *soc = p->c.cell_soc, *h = p->c.cell_hysteresis, *hs = p->c.cell_hysteresis_sign;
+    double *thr = p->c.cell_throughput, *aged = p->x.ageing_charge, *cur = p->c.cell_current, *heat = p->c.cell_heat;
+    double *vk[TWIN_MAX_RC];
+    const double *rk[TWIN_MAX_RC], *tauk[TWIN_MAX_RC];
+    int i, k;
+    vk[0] = p->c.cell_rc_voltage_1, vk[1] = p->c.cell_rc_voltage_2, vk[2] = p->c.cell_rc_voltage_3;
+    rk[0] = p->x.rc_r1, rk[1] = p->x.rc_r2, rk[2] = p->x.rc_r3;
+    tauk[0] = p->x.rc_tau1, tauk[1] = p->x.rc_tau2, tauk[2] = p->x.rc_tau3;
+    TWIN_IVDEP
     for (i = 0; i < n; ++i) {
         const double it = current + transfer[i] - bleed[i];
         const double itot = it - leak[i];
@@ -641,42 +632,56 @@ TWIN_VECTOR_CLONES static void charge_and_hysteresis(int n, double current, doub
         const double abs_it = it >= 0.0 ? it : -it;
         const double a = twin_exp(-(eta_it * abs_it * gamma_dt * inv_q[i]));
         const double sg = twin_sign(it);
+        double q = it * it * r0[i] + bleed_heat * bleed[i] * bleed[i];
         soc[i] += eta_tot * itot * dt * inv_q[i];
         h[i] = sg + (h[i] - sg) * a;
         hs[i] = sg != 0.0 ? sg : hs[i];
         thr[i] += abs_it * dt / 3600.0;
         aged[i] += abs_it * dt;
         cur[i] = it;
-        heat[i] = it * it * r0[i] + bleed_heat * bleed[i] * bleed[i];
+        q += (i == 0 || i == n - 1) ? end_heat : mid_heat;
+        for (k = 0; k < n_rc; ++k) {
+            const double r = rk[k][i];
+            const double ak = tau_table ? twin_exp(-dt / tauk[k][i]) : alpha[k];
+            const double g = r > 0.0 ? 1.0 / r : 0.0;
+            const double vn = ak * vk[k][i] + (1.0 - ak) * r * it;
+            vk[k][i] = vn;
+            q += vn * vn * g;
+        }
+        heat[i] = q;
     }
 }
 
-/* Charge, RC pairs, hysteresis, throughput and heat of every cell over one step. */
+#define CELLS_CASE(n_rc)                                                                             \
+    case 2 * (n_rc):                                                                                 \
+        cells_update_body(p, current, dt, alpha, n_rc, 0);                                           \
+        break;                                                                                       \
+    case 2 * (n_rc) + 1:                                                                             \
+        cells_update_body(p, current, dt, alpha, n_rc, 1);                                           \
+        break;
+
+TWIN_VECTOR_CLONES static void cells_update_any(twin_pack *p, double current, double dt, const double *alpha,
+                                                int tau_table)
+{
+    switch (2 * p->tables.n_rc + tau_table) {
+        CELLS_CASE(0) CELLS_CASE(1) CELLS_CASE(2) CELLS_CASE(3)
+    default:
+        break;
+    }
+}
+#undef CELLS_CASE
+
 static void cells_update(twin_pack *p, double current, double dt)
 {
-    const twin_settings *s = p->s;
-    const double bleed_heat = s->balancer_bleed_heat_fraction * s->balancer_bleed_resistance;
-    const double busbar_heat = 0.5 * current * current * s->pack_busbar_resistance;
-    const int n_rc = p->tables.n_rc, n = p->n;
-    double *heat = p->c.cell_heat, *cur = p->c.cell_current;
     double alpha[TWIN_MAX_RC];
-    int i, k;
-    charge_and_hysteresis(n, current, dt, s->cell_coulombic_efficiency, s->cell_hysteresis_rate * dt, bleed_heat,
-                          p->c.cell_soc, p->c.cell_hysteresis, p->c.cell_hysteresis_sign, p->c.cell_throughput,
-                          p->x.ageing_charge, cur, heat, p->c.balancer_bleed_current,
-                          p->c.balancer_transfer_current, p->x.inv_capacity, p->x.leak, p->x.r0);
-    heat[0] += busbar_heat * (n > 1);
-    for (i = 1; i < n - 1; ++i) heat[i] += 2.0 * busbar_heat;
-    if (n > 1) heat[n - 1] += busbar_heat;
+    int k;
     if (p->in->rc_alpha_dt != dt) {
         for (k = 0; k < TWIN_MAX_RC; ++k)
             p->in->rc_alpha[k] = p->in->tau_const[k] > 0.0 ? twin_exp(-dt / p->in->tau_const[k]) : 0.0;
         p->in->rc_alpha_dt = dt;
     }
     for (k = 0; k < TWIN_MAX_RC; ++k) alpha[k] = p->in->rc_alpha[k];
-    if (n_rc >= 1) rc_pairs_update(n, p->c.cell_rc_voltage_1, p->x.rc_r1, p->x.rc_tau1, cur, heat, dt, alpha[0]);
-    if (n_rc >= 2) rc_pairs_update(n, p->c.cell_rc_voltage_2, p->x.rc_r2, p->x.rc_tau2, cur, heat, dt, alpha[1]);
-    if (n_rc >= 3) rc_pairs_update(n, p->c.cell_rc_voltage_3, p->x.rc_r3, p->x.rc_tau3, cur, heat, dt, alpha[2]);
+    cells_update_any(p, current, dt, alpha, interpolated_columns(p) != 3 + p->tables.n_rc);
 }
 
 /* Capacity fade and resistance growth: linear in charge throughput and in time, rates doubling

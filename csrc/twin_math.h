@@ -25,6 +25,14 @@
 #define TWIN_VECTOR_CLONES
 #endif
 
+/* A loop body that a cloned function calls with constant arguments (one specialisation per call
+ * site): always inlined, so that every clone compiles it for its own target. */
+#if defined(__GNUC__)
+#define TWIN_INLINE_BODY static inline __attribute__((always_inline))
+#else
+#define TWIN_INLINE_BODY static inline
+#endif
+
 /* Before a per-cell loop whose arrays are distinct parts of the pack's block: iterations do not
  * depend on each other, so the compiler may vectorize a loop over many arrays without runtime
  * overlap checks (which it gives up on past about ten arrays). Changes no value. */
