@@ -500,10 +500,8 @@ static void pack_outputs(twin_pack *p)
         vmin = vm < vmin ? vm : vmin;
         smax = soc > smax ? soc : smax;
         smin = soc < smin ? soc : smin;
-        if (tm == tm) {
-            tmax = tm > tmax ? tm : tmax;
-            tmin = tm < tmin ? tm : tmin;
-        }
+        tmax = tm > tmax ? tm : tmax; /* a cell without a sensor reads NaN, which compares false */
+        tmin = tm < tmin ? tm : tmin;
     }
     v->pack_voltage = sum_v + v->pack_applied_current * p->s->pack_busbar_resistance * (double)(p->n - 1);
     v->pack_max_cell_voltage = vmax;

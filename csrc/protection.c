@@ -38,7 +38,7 @@ typedef struct {
     double *tripped; /* output flag */
 } channel;
 
-static void update_channel(channel *ch, double *timer, double *tripped_for, double dt)
+static inline void update_channel(const channel *ch, double *timer, double *tripped_for, double dt)
 {
     const double v = ch->value;
     if (*ch->tripped == 0.0) {
@@ -68,44 +68,49 @@ void twin_protection_update(twin_pack *p, double dt)
     const twin_settings *s = p->s;
     twin_pack_vars *v = p->v;
     const double current = v->pack_current_measured;
-    channel ch[TWIN_N_PROTECTIONS];
-    int k;
+    double *timer = p->in->prot_timer, *tripped_for = p->in->prot_tripped_for;
     /* idle time of the measured current (balancing modes, SOC-history rest) */
     p->in->idle_time = fabs(current) < s->balancer_idle_current ? p->in->idle_time + dt : 0.0;
 
-    ch[TWIN_PROT_CELL_OV] = (channel){v->pack_max_cell_voltage, s->protection_cell_overvoltage,
-                                      s->protection_cell_overvoltage_release, s->protection_cell_overvoltage_delay,
-                                      0.0, 1, &v->protection_cell_overvoltage_tripped};
-    ch[TWIN_PROT_CELL_UV] = (channel){v->pack_min_cell_voltage, s->protection_cell_undervoltage,
-                                      s->protection_cell_undervoltage_release, s->protection_cell_undervoltage_delay,
-                                      0.0, 0, &v->protection_cell_undervoltage_tripped};
-    ch[TWIN_PROT_CHARGE_OC] = (channel){current, s->protection_charge_overcurrent, s->protection_charge_overcurrent,
-                                        s->protection_charge_overcurrent_delay,
-                                        s->protection_charge_overcurrent_recovery, 1,
-                                        &v->protection_charge_overcurrent_tripped};
-    ch[TWIN_PROT_DISCHARGE_OC] = (channel){-current, s->protection_discharge_overcurrent,
-                                           s->protection_discharge_overcurrent,
-                                           s->protection_discharge_overcurrent_delay,
-                                           s->protection_discharge_overcurrent_recovery, 1,
-                                           &v->protection_discharge_overcurrent_tripped};
-    ch[TWIN_PROT_CHARGE_OT] = (channel){v->pack_max_temperature, s->protection_charge_overtemperature,
-                                        s->protection_charge_overtemperature_release,
-                                        s->protection_charge_overtemperature_delay, 0.0, 1,
-                                        &v->protection_charge_overtemperature_tripped};
-    ch[TWIN_PROT_CHARGE_UT] = (channel){v->pack_min_temperature, s->protection_charge_undertemperature,
-                                        s->protection_charge_undertemperature_release,
-                                        s->protection_charge_undertemperature_delay, 0.0, 0,
-                                        &v->protection_charge_undertemperature_tripped};
-    ch[TWIN_PROT_DISCHARGE_OT] = (channel){v->pack_max_temperature, s->protection_discharge_overtemperature,
-                                           s->protection_discharge_overtemperature_release,
-                                           s->protection_discharge_overtemperature_delay, 0.0, 1,
-                                           &v->protection_discharge_overtemperature_tripped};
-    ch[TWIN_PROT_DISCHARGE_UT] = (channel){v->pack_min_temperature, s->protection_discharge_undertemperature,
-                                           s->protection_discharge_undertemperature_release,
-                                           s->protection_discharge_undertemperature_delay, 0.0, 0,
-                                           &v->protection_discharge_undertemperature_tripped};
-    for (k = 0; k < TWIN_N_PROTECTIONS; ++k)
-        update_channel(&ch[k], &p->in->prot_timer[k], &p->in->prot_tripped_for[k], dt);
+    update_channel(&(channel){v->pack_max_cell_voltage, s->protection_cell_overvoltage,
+                              s->protection_cell_overvoltage_release, s->protection_cell_overvoltage_delay,
+                              0.0, 1, &v->protection_cell_overvoltage_tripped},
+                   &timer[TWIN_PROT_CELL_OV], &tripped_for[TWIN_PROT_CELL_OV], dt);
+    update_channel(&(channel){v->pack_min_cell_voltage, s->protection_cell_undervoltage,
+                              s->protection_cell_undervoltage_release, s->protection_cell_undervoltage_delay,
+                              0.0, 0, &v->protection_cell_undervoltage_tripped},
+                   &timer[TWIN_PROT_CELL_UV], &tripped_for[TWIN_PROT_CELL_UV], dt);
+    update_channel(&(channel){current, s->protection_charge_overcurrent, s->protection_charge_overcurrent,
+                              s->protection_charge_overcurrent_delay,
+                              s->protection_charge_overcurrent_recovery, 1,
+                              &v->protection_charge_overcurrent_tripped},
+                   &timer[TWIN_PROT_CHARGE_OC], &tripped_for[TWIN_PROT_CHARGE_OC], dt);
+    update_channel(&(channel){-current, s->protection_discharge_overcurrent,
+                              s->protection_discharge_overcurrent,
+                              s->protection_discharge_overcurrent_delay,
+                              s->protection_discharge_overcurrent_recovery, 1,
+                              &v->protection_discharge_overcurrent_tripped},
+                   &timer[TWIN_PROT_DISCHARGE_OC], &tripped_for[TWIN_PROT_DISCHARGE_OC], dt);
+    update_channel(&(channel){v->pack_max_temperature, s->protection_charge_overtemperature,
+                              s->protection_charge_overtemperature_release,
+                              s->protection_charge_overtemperature_delay, 0.0, 1,
+                              &v->protection_charge_overtemperature_tripped},
+                   &timer[TWIN_PROT_CHARGE_OT], &tripped_for[TWIN_PROT_CHARGE_OT], dt);
+    update_channel(&(channel){v->pack_min_temperature, s->protection_charge_undertemperature,
+                              s->protection_charge_undertemperature_release,
+                              s->protection_charge_undertemperature_delay, 0.0, 0,
+                              &v->protection_charge_undertemperature_tripped},
+                   &timer[TWIN_PROT_CHARGE_UT], &tripped_for[TWIN_PROT_CHARGE_UT], dt);
+    update_channel(&(channel){v->pack_max_temperature, s->protection_discharge_overtemperature,
+                              s->protection_discharge_overtemperature_release,
+                              s->protection_discharge_overtemperature_delay, 0.0, 1,
+                              &v->protection_discharge_overtemperature_tripped},
+                   &timer[TWIN_PROT_DISCHARGE_OT], &tripped_for[TWIN_PROT_DISCHARGE_OT], dt);
+    update_channel(&(channel){v->pack_min_temperature, s->protection_discharge_undertemperature,
+                              s->protection_discharge_undertemperature_release,
+                              s->protection_discharge_undertemperature_delay, 0.0, 0,
+                              &v->protection_discharge_undertemperature_tripped},
+                   &timer[TWIN_PROT_DISCHARGE_UT], &tripped_for[TWIN_PROT_DISCHARGE_UT], dt);
 
     v->bms_charge_enable = (v->protection_cell_overvoltage_tripped == 0.0 &&
                             v->protection_charge_overcurrent_tripped == 0.0 &&
