@@ -333,66 +333,74 @@ void twin_pack_refresh(twin_pack *p)
     p->in->thermal_dt = 0.0;
 }
 
-/* Grid position of every cell: offset of its lower-left table row and the two weights. Returns
- * the number of cells whose table cell is not the one their coefficients were cached for. */
-TWIN_VECTOR_CLONES static int locate_cells(const twin_tables *t, int n, const double *restrict soc,
-                                           const double *restrict temp, double *restrict base,
-                                           double *restrict ws, double *restrict wse, double *restrict wt,
-                                           const double *restrict key)
+/* The table grid, as locate() uses it. */
+typedef struct table_grid {
+    double soc_first, inv_ds, s_top, s_last;
+    double temp_first, inv_dt, t_top, t_last;
+    double ncol, n_soc;
+} table_grid;
+
+static table_grid grid_of(const twin_tables *t)
 {
-    const double inv_ds = 1.0 / t->soc_step, inv_dt = t->n_temp > 1 ? 1.0 / t->temp_step : 0.0;
-    const double s_top = (double)(t->n_soc - 1), t_top = (double)(t->n_temp > 1 ? t->n_temp - 1 : 0);
-    const double s_last = (double)(t->n_soc - 2), t_last = (double)(t->n_temp > 1 ? t->n_temp - 2 : 0);
-    const double ncol = (double)twin_table_columns(t->n_rc), n_soc = (double)t->n_soc;
-    int i, moved = 0;
-    for (i = 0; i < n; ++i) {
-        const double raw = (soc[i] - t->soc_first) * inv_ds;
-        double fs = raw, ft = (temp[i] - t->temp_first) * inv_dt, is, it;
-        fs = fs >= 0.0 ? fs : 0.0; /* also maps NaN to 0 */
-        fs = fs <= s_top ? fs : s_top;
-        ft = ft >= 0.0 ? ft : 0.0;
-        ft = ft <= t_top ? ft : t_top;
-        is = floor(fs);
-        is = is <= s_last ? is : s_last;
-        it = floor(ft);
-        it = it <= t_last ? it : t_last;
-        ws[i] = fs - is;
-        wse[i] = raw == raw ? raw - is : ws[i]; /* beyond the table: along the end segment */
-        wt[i] = ft - it;
-        base[i] = (it * n_soc + is) * ncol;
-        moved += base[i] != key[i];
-    }
-    return moved;
+    table_grid g;
+    g.soc_first = t->soc_first;
+    g.inv_ds = 1.0 / t->soc_step;
+    g.s_top = (double)(t->n_soc - 1);
+    g.s_last = (double)(t->n_soc - 2);
+    g.temp_first = t->temp_first;
+    g.inv_dt = t->n_temp > 1 ? 1.0 / t->temp_step : 0.0;
+    g.t_top = (double)(t->n_temp > 1 ? t->n_temp - 1 : 0);
+    g.t_last = (double)(t->n_temp > 1 ? t->n_temp - 2 : 0);
+    g.ncol = (double)twin_table_columns(t->n_rc);
+    g.n_soc = (double)t->n_soc;
+    return g;
+}
+
+/* Grid position of one cell: returns the offset of its lower-left table row and sets the weights
+ * along SOC (ws flat outside the table, wse along the end segment) and temperature (wt).
+ * Branch-free, so that the loops calling it vectorize. */
+static inline double locate(const table_grid *g, double soc, double temp, double *ws, double *wse, double *wt)
+{
+    const double raw = (soc - g->soc_first) * g->inv_ds;
+    double fs = raw, ft = (temp - g->temp_first) * g->inv_dt, is, it;
+    fs = fs >= 0.0 ? fs : 0.0; /* also maps NaN to 0 */
+    fs = fs <= g->s_top ? fs : g->s_top;
+    ft = ft >= 0.0 ? ft : 0.0;
+    ft = ft <= g->t_top ? ft : g->t_top;
+    is = floor(fs);
+    is = is <= g->s_last ? is : g->s_last;
+    it = floor(ft);
+    it = it <= g->t_last ? it : g->t_last;
+    *ws = fs - is;
+    *wse = raw == raw ? raw - is : *ws; /* beyond the table: along the end segment */
+    *wt = ft - it;
+    return (it * g->n_soc + is) * g->ncol;
 }
 
 /* Bilinear interpolation, v = c0 + ws c1 + wt (c2 + ws c3) on the table cell the SOC and temperature
  * fall in. A cell stays in one table cell for many steps, so its coefficients are kept (for every
- * interpolated column) and refilled only when it moves to another table cell: the per-step work is
- * then contiguous and vectorizes, where gathering four table corners per column does not. */
-static void refill_coefficients(const twin_tables *t, int n, int ncoef_cols, const double *restrict base,
-                                double *restrict key, double *restrict coef)
+ * interpolated column, planes c0..c3 of n values each) and refilled only when it moves to another
+ * table cell: the per-step work is then contiguous and vectorizes, where gathering four table
+ * corners per column does not. */
+static void refill_coefficients(const twin_tables *t, int n, int ncoef_cols, int i, double base, double *coef)
 {
     const long step_s = twin_table_columns(t->n_rc);
     const long step_t = t->n_temp > 1 ? (long)t->n_soc * step_s : 0;
+    const long b = (long)base;
     const size_t plane = (size_t)n;
-    int i, c;
-    for (i = 0; i < n; ++i) {
-        const long b = (long)base[i];
-        if (base[i] == key[i]) continue;
-        key[i] = base[i];
-        for (c = 0; c < ncoef_cols; ++c) {
-            const double *v = t->values + c;
-            const double v00 = v[b], v01 = v[b + step_s], v10 = v[b + step_t], v11 = v[b + step_t + step_s];
-            double *k = coef + (size_t)(4 * c) * plane + (size_t)i;
-            k[0] = v00;
-            k[plane] = v01 - v00;
-            k[2 * plane] = v10 - v00;
-            k[3 * plane] = (v11 - v10) - (v01 - v00);
-        }
+    int c;
+    for (c = 0; c < ncoef_cols; ++c) {
+        const double *v = t->values + c;
+        const double v00 = v[b], v01 = v[b + step_s], v10 = v[b + step_t], v11 = v[b + step_t + step_s];
+        double *k = coef + (size_t)(4 * c) * plane + (size_t)i;
+        k[0] = v00;
+        k[plane] = v01 - v00;
+        k[2 * plane] = v10 - v00;
+        k[3 * plane] = (v11 - v10) - (v01 - v00);
     }
 }
 
-/* One table column of cell i from its cached coefficients (planes c0..c3 of n values each). */
+/* One table column of cell i from its cached coefficients. */
 static inline double bilinear(const double *coef, size_t n, int i, double ws, double wt)
 {
     return coef[i] + ws * coef[n + i] + wt * (coef[2 * n + i] + ws * coef[3 * n + i]);
@@ -408,83 +416,146 @@ static int interpolated_columns(const twin_pack *p)
     return 3 + p->tables.n_rc;
 }
 
-/* Table values of every cell at its located position, and (outputs) the cell outputs that follow
- * from them: OCV, terminal voltage and the residuals. One pass over the cells; n_rc, tau_table and
- * outputs are constants at each call site, so the column loop unrolls and the cell loop vectorizes.
- * OCV continues along the end segments outside the SOC range (wse: an over-charged cell keeps
- * rising, an over-discharged one keeps falling); resistances and time constants stay flat (ws). */
-TWIN_INLINE_BODY void lookup_values(twin_pack *p, const int n_rc, const int tau_table, const int outputs)
+/* The arrays the lookup reads and writes. */
+typedef struct lookup_arrays {
+    size_t n;
+    double m0;
+    const double *coef, *scale, *r_fault, *h, *hs, *cur, *v1, *v2, *v3, *temp, *meas_v, *meas_t;
+    double *r0, *ocv, *volt, *res_v, *res_t, *rc_r[TWIN_MAX_RC], *rc_tau[TWIN_MAX_RC];
+} lookup_arrays;
+
+static lookup_arrays lookup_arrays_of(twin_pack *p)
 {
-    const int n = p->n;
-    const size_t nn = (size_t)n, plane = 4 * nn;
-    const double m0 = p->s->cell_hysteresis_instantaneous;
-    const double *coef = p->coef, *ws = p->x.lookup_ws, *wse = p->x.lookup_wse, *wt = p->x.lookup_wt;
-    const double *scale = p->x.r_scale, *r_fault = p->c.fault_series_resistance;
-    const double *h = p->c.cell_hysteresis, *hs = p->c.cell_hysteresis_sign, *cur = p->c.cell_current;
-    const double *v1 = p->c.cell_rc_voltage_1, *v2 = p->c.cell_rc_voltage_2, *v3 = p->c.cell_rc_voltage_3;
-    const double *temp = p->c.cell_temperature, *meas_v = p->c.measured_cell_voltage;
-    const double *meas_t = p->c.measured_temperature;
-    double *ocv_c = p->x.ocv_c, *ocv_d = p->x.ocv_d, *r0 = p->x.r0, *ocv = p->c.cell_ocv, *volt = p->c.cell_voltage;
-    double *res_v = p->c.residual_cell_voltage, *res_t = p->c.residual_temperature;
-    double *rc_r[TWIN_MAX_RC], *rc_tau[TWIN_MAX_RC];
-    int i, k;
-    rc_r[0] = p->x.rc_r1, rc_r[1] = p->x.rc_r2, rc_r[2] = p->x.rc_r3;
-    rc_tau[0] = p->x.rc_tau1, rc_tau[1] = p->x.rc_tau2, rc_tau[2] = p->x.rc_tau3;
-    TWIN_IVDEP
-    for (i = 0; i < n; ++i) {
-        const double oc = bilinear(coef + TWIN_COL_OCV_CHARGE * plane, nn, i, wse[i], wt[i]);
-        const double od = bilinear(coef + TWIN_COL_OCV_DISCHARGE * plane, nn, i, wse[i], wt[i]);
-        const double r = bilinear(coef + TWIN_COL_R0 * plane, nn, i, ws[i], wt[i]) * scale[i] + r_fault[i];
-        ocv_c[i] = oc;
-        ocv_d[i] = od;
-        r0[i] = r;
-        for (k = 0; k < n_rc; ++k) {
-            rc_r[k][i] = bilinear(coef + (size_t)TWIN_COL_R(k) * plane, nn, i, ws[i], wt[i]) * scale[i];
-            if (tau_table) rc_tau[k][i] = bilinear(coef + (size_t)TWIN_COL_TAU(n_rc, k) * plane, nn, i, ws[i], wt[i]);
-        }
-        if (outputs) {
-            const double o = twin_ocv(oc, od, h[i], m0, hs[i]);
-            const double v = o + r * cur[i] + v1[i] + v2[i] + v3[i];
-            ocv[i] = o;
-            volt[i] = v;
-            /* predicted minus measured, where a measurement is given (NaN propagates otherwise) */
-            res_v[i] = v - meas_v[i];
-            res_t[i] = temp[i] - meas_t[i];
-        }
+    lookup_arrays a;
+    a.n = (size_t)p->n;
+    a.m0 = p->s->cell_hysteresis_instantaneous;
+    a.coef = p->coef, a.scale = p->x.r_scale, a.r_fault = p->c.fault_series_resistance;
+    a.h = p->c.cell_hysteresis, a.hs = p->c.cell_hysteresis_sign, a.cur = p->c.cell_current;
+    a.v1 = p->c.cell_rc_voltage_1, a.v2 = p->c.cell_rc_voltage_2, a.v3 = p->c.cell_rc_voltage_3;
+    a.temp = p->c.cell_temperature, a.meas_v = p->c.measured_cell_voltage, a.meas_t = p->c.measured_temperature;
+    a.r0 = p->x.r0, a.ocv = p->c.cell_ocv, a.volt = p->c.cell_voltage;
+    a.res_v = p->c.residual_cell_voltage, a.res_t = p->c.residual_temperature;
+    a.rc_r[0] = p->x.rc_r1, a.rc_r[1] = p->x.rc_r2, a.rc_r[2] = p->x.rc_r3;
+    a.rc_tau[0] = p->x.rc_tau1, a.rc_tau[1] = p->x.rc_tau2, a.rc_tau[2] = p->x.rc_tau3;
+    return a;
+}
+
+/* Table values of cell i at its position and (outputs) the cell outputs that follow from them:
+ * OCV, terminal voltage and the residuals. OCV continues along the end segments outside the SOC
+ * range (wse: an over-charged cell keeps rising, an over-discharged one keeps falling);
+ * resistances and time constants stay flat (ws). A pure function of its inputs, so that a cell
+ * can be done again after its coefficients were refilled. */
+TWIN_INLINE_BODY void cell_values(const lookup_arrays *a, int i, const int n_rc, const int tau_table,
+                                  const int outputs, double ws, double wse, double wt)
+{
+    const size_t plane = 4 * a->n;
+    const double *coef = a->coef;
+    const double oc = bilinear(coef + TWIN_COL_OCV_CHARGE * plane, a->n, i, wse, wt);
+    const double od = bilinear(coef + TWIN_COL_OCV_DISCHARGE * plane, a->n, i, wse, wt);
+    const double r = bilinear(coef + TWIN_COL_R0 * plane, a->n, i, ws, wt) * a->scale[i] + a->r_fault[i];
+    int k;
+    a->r0[i] = r;
+    for (k = 0; k < n_rc; ++k) {
+        a->rc_r[k][i] = bilinear(coef + (size_t)TWIN_COL_R(k) * plane, a->n, i, ws, wt) * a->scale[i];
+        if (tau_table) a->rc_tau[k][i] = bilinear(coef + (size_t)TWIN_COL_TAU(n_rc, k) * plane, a->n, i, ws, wt);
+    }
+    if (outputs) {
+        const double o = twin_ocv(oc, od, a->h[i], a->m0, a->hs[i]);
+        const double v = o + r * a->cur[i] + a->v1[i] + a->v2[i] + a->v3[i];
+        a->ocv[i] = o;
+        a->volt[i] = v;
+        /* predicted minus measured, where a measurement is given (NaN propagates otherwise) */
+        a->res_v[i] = v - a->meas_v[i];
+        a->res_t[i] = a->temp[i] - a->meas_t[i];
     }
 }
 
-#define LOOKUP_CASE(n_rc, tau_table)                                                                 \
-    case 4 * (n_rc) + 2 * (tau_table):                                                               \
-        lookup_values(p, n_rc, tau_table, 0);                                                        \
+/* Refill the coefficients of the cells in [start, end) that moved to another table cell (base
+ * differs from key) and do those cells again. */
+static void redo_moved_cells(twin_pack *p, const lookup_arrays *a, int start, int end, int outputs)
+{
+    const twin_tables *t = &p->tables;
+    const table_grid g = grid_of(t);
+    const int ncols = interpolated_columns(p), tau_table = ncols != 3 + t->n_rc;
+    const double *base = p->x.lookup_base, *soc = p->c.cell_soc, *temp = p->c.cell_temperature;
+    double *key = p->x.lookup_key;
+    int i;
+    for (i = start; i < end; ++i) {
+        double ws, wse, wt;
+        if (base[i] == key[i]) continue;
+        key[i] = base[i];
+        refill_coefficients(t, p->n, ncols, i, base[i], p->coef);
+        locate(&g, soc[i], temp[i], &ws, &wse, &wt);
+        cell_values(a, i, t->n_rc, tau_table, outputs, ws, wse, wt);
+    }
+}
+
+/* Cached table values at each cell's present SOC and temperature; with outputs, also the cell
+ * voltages and residuals at them. Used at init and after fault events (which change only the
+ * table values, so that the balancer still sees the voltages of the last step); the step uses
+ * step_lookup below. */
+static void lookup_cells(twin_pack *p, int outputs)
+{
+    const twin_tables *t = &p->tables;
+    const table_grid g = grid_of(t);
+    const lookup_arrays a = lookup_arrays_of(p);
+    const int n = p->n, tau_table = interpolated_columns(p) != 3 + t->n_rc;
+    int i;
+    for (i = 0; i < n; ++i) {
+        double ws, wse, wt;
+        p->x.lookup_base[i] = locate(&g, p->c.cell_soc[i], p->c.cell_temperature[i], &ws, &wse, &wt);
+        cell_values(&a, i, t->n_rc, tau_table, outputs, ws, wse, wt);
+    }
+    redo_moved_cells(p, &a, 0, n, outputs);
+}
+
+/* The end of the step in one pass over the cells: each cell's temperature relaxes towards the
+ * target thermal_targets() computed, the cell is located on the table grid, and its table values
+ * and outputs follow. The pass goes by blocks of cells; in a block where a cell moved to another
+ * table cell, those cells are done again with their coefficients refilled. n_rc and tau_table are
+ * constants at each call site, so that the loop unrolls over the columns and vectorizes. */
+TWIN_INLINE_BODY void step_lookup_body(twin_pack *p, const int n_rc, const int tau_table)
+{
+    enum { BLOCK = 64 };
+    const int n = p->n;
+    const table_grid g = grid_of(&p->tables);
+    const lookup_arrays a = lookup_arrays_of(p);
+    const double *target = p->x.heat_scratch, *alpha = p->x.thermal_alpha, *soc = p->c.cell_soc;
+    const double *key = p->x.lookup_key;
+    double *temp = p->c.cell_temperature, *base = p->x.lookup_base;
+    int start, i;
+    for (start = 0; start < n; start += BLOCK) {
+        const int end = start + BLOCK < n ? start + BLOCK : n;
+        int moved = 0;
+        TWIN_IVDEP
+        for (i = start; i < end; ++i) {
+            double ws, wse, wt;
+            temp[i] = target[i] + (temp[i] - target[i]) * alpha[i];
+            base[i] = locate(&g, soc[i], temp[i], &ws, &wse, &wt);
+            moved = base[i] != key[i] ? 1 : moved;
+            cell_values(&a, i, n_rc, tau_table, 1, ws, wse, wt);
+        }
+        if (moved) redo_moved_cells(p, &a, start, end, 1);
+    }
+}
+
+#define LOOKUP_CASE(n_rc)                                                                            \
+    case 2 * (n_rc):                                                                                 \
+        step_lookup_body(p, n_rc, 0);                                                                \
         break;                                                                                       \
-    case 4 * (n_rc) + 2 * (tau_table) + 1:                                                           \
-        lookup_values(p, n_rc, tau_table, 1);                                                        \
+    case 2 * (n_rc) + 1:                                                                             \
+        step_lookup_body(p, n_rc, 1);                                                                \
         break;
 
-TWIN_VECTOR_CLONES static void lookup_values_any(twin_pack *p, int tau_table, int outputs)
+TWIN_VECTOR_CLONES static void step_lookup(twin_pack *p)
 {
-    switch (4 * p->tables.n_rc + 2 * tau_table + outputs) {
-        LOOKUP_CASE(0, 0) LOOKUP_CASE(1, 0) LOOKUP_CASE(1, 1) LOOKUP_CASE(2, 0) LOOKUP_CASE(2, 1)
-        LOOKUP_CASE(3, 0) LOOKUP_CASE(3, 1)
+    switch (2 * p->tables.n_rc + (interpolated_columns(p) != 3 + p->tables.n_rc)) {
+        LOOKUP_CASE(0) LOOKUP_CASE(1) LOOKUP_CASE(2) LOOKUP_CASE(3)
     default:
         break;
     }
 }
 #undef LOOKUP_CASE
-
-/* Cached table values at each cell's present SOC and temperature; with outputs, also the cell
- * voltages and residuals at them (the step's outputs; fault events between steps change only the
- * table values, so that the balancer still sees the voltages of the last step). */
-static void lookup_cells(twin_pack *p, int outputs)
-{
-    const twin_tables *t = &p->tables;
-    const int n = p->n, ncols = interpolated_columns(p);
-    int moved = locate_cells(t, n, p->c.cell_soc, p->c.cell_temperature, p->x.lookup_base, p->x.lookup_ws,
-                             p->x.lookup_wse, p->x.lookup_wt, p->x.lookup_key);
-    if (moved) refill_coefficients(t, n, ncols, p->x.lookup_base, p->x.lookup_key, p->coef);
-    lookup_values_any(p, ncols != 3 + t->n_rc, outputs != 0);
-}
 
 static void pack_outputs(twin_pack *p)
 {
@@ -721,13 +792,14 @@ static void ageing_update(twin_pack *p, double dt)
  * Each node relaxes exactly towards its steady value with the neighbours held at their
  * start-of-step temperatures; the update is a convex combination of old temperatures and
  * sources, so it is stable for any dt. Its steady state is the exact steady state. */
-TWIN_VECTOR_CLONES static void thermal_update(twin_pack *p, double ambient, double dt)
+TWIN_VECTOR_CLONES static void thermal_targets(twin_pack *p, double ambient, double dt)
 {
     const twin_settings *s = p->s;
     const double par = (double)s->pack_cells_in_parallel;
     const double g_amb = par / s->cell_thermal_resistance_ambient, g_nb = 1.0 / s->pack_thermal_resistance_neighbor;
     const double heat_capacity = s->cell_heat_capacity * par;
-    double *restrict t = p->c.cell_temperature, *restrict target = p->x.heat_scratch;
+    const double *restrict t = p->c.cell_temperature;
+    double *restrict target = p->x.heat_scratch;
     const double *restrict heat = p->c.cell_heat, *restrict g = p->x.thermal_g, *restrict inv_g = p->x.inv_thermal_g;
     const int n = p->n;
     int i;
@@ -742,7 +814,7 @@ TWIN_VECTOR_CLONES static void thermal_update(twin_pack *p, double ambient, doub
         for (i = 1; i < n - 1; ++i) target[i] = (heat[i] + g_amb * ambient + g_nb * (t[i - 1] + t[i + 1])) * inv_g[i];
         target[n - 1] = (heat[n - 1] + g_amb * ambient + g_nb * t[n - 2]) * inv_g[n - 1];
     }
-    for (i = 0; i < n; ++i) t[i] = target[i] + (t[i] - target[i]) * p->x.thermal_alpha[i];
+    /* each node then moves to target + (t - target) thermal_alpha: in step_lookup's pass */
 }
 
 twin_status twin_step(twin_pack *p, double dt)
@@ -765,9 +837,9 @@ twin_status twin_step(twin_pack *p, double dt)
     twin_balancer_actuate(p, dt);
     cells_update(p, current, dt);
     ageing_update(p, dt);
-    thermal_update(p, v->pack_ambient_temperature, dt);
+    thermal_targets(p, v->pack_ambient_temperature, dt);
     p->in->time += dt;
-    lookup_cells(p, 1);
+    step_lookup(p);
     twin_sensors_update(p);
     pack_outputs(p);
     twin_protection_update(p, dt);
@@ -798,19 +870,24 @@ static double hold_current(const twin_pack *p, const twin_drive *d, double dt)
     const double *r[3], *tau[3], *vk[3];
     const size_t plane = 4 * (size_t)n;
     const double *slope_c = p->coef + TWIN_COL_OCV_CHARGE * plane + n, *slope_d = p->coef + TWIN_COL_OCV_DISCHARGE * plane + n;
+    const table_grid g = grid_of(&p->tables);
     double best = limit > 0.0 ? HUGE_VAL : -HUGE_VAL, sum_a = 0.0, sum_b = 0.0, current;
     int i, k;
     r[0] = p->x.rc_r1, r[1] = p->x.rc_r2, r[2] = p->x.rc_r3;
     tau[0] = p->x.rc_tau1, tau[1] = p->x.rc_tau2, tau[2] = p->x.rc_tau3;
     vk[0] = p->c.cell_rc_voltage_1, vk[1] = p->c.cell_rc_voltage_2, vk[2] = p->c.cell_rc_voltage_3;
     for (i = 0; i < n; ++i) {
-        const double h = p->c.cell_hysteresis[i], wt = p->x.lookup_wt[i];
+        const double h = p->c.cell_hysteresis[i];
+        const double bal = p->c.balancer_transfer_current[i] - p->c.balancer_bleed_current[i] - p->x.leak[i];
+        double ws, wse, wt, sc, sd, slope, a, b;
         /* OCV slope of the present table segment (dOCV/dSOC), so the hold also anticipates the
            OCV rise over the step, which reaches a mV per second on a steep knee */
-        const double sc = slope_c[i] + wt * slope_c[i + 2 * n], sd = slope_d[i] + wt * slope_d[i + 2 * n];
-        const double slope = (0.5 * (1.0 + h) * sc + 0.5 * (1.0 - h) * sd) / p->tables.soc_step;
-        double a = p->c.cell_ocv[i], b = p->x.r0[i] + slope * dt * p->x.inv_capacity[i];
-        const double bal = p->c.balancer_transfer_current[i] - p->c.balancer_bleed_current[i] - p->x.leak[i];
+        locate(&g, p->c.cell_soc[i], p->c.cell_temperature[i], &ws, &wse, &wt);
+        sc = slope_c[i] + wt * slope_c[i + 2 * n];
+        sd = slope_d[i] + wt * slope_d[i + 2 * n];
+        slope = (0.5 * (1.0 + h) * sc + 0.5 * (1.0 - h) * sd) / p->tables.soc_step;
+        a = p->c.cell_ocv[i];
+        b = p->x.r0[i] + slope * dt * p->x.inv_capacity[i];
         for (k = 0; k < n_rc; ++k) {
             double al = twin_exp(-dt / tau[k][i]);
             a += al * vk[k][i];
