@@ -351,37 +351,49 @@ static void actuate_active(twin_pack *p, const double *eff, double dt, step_acco
     }
 }
 
-/* The switches' state (command overridden by stuck faults) and, for passive balancers, the bleed
- * current of every cell, in one vectorized pass; the energy and charge sums run in cell order
- * and only when some switch conducts. */
-TWIN_INLINE_BODY int switch_states_body(twin_pack *p, double dt, const int passive)
+/* The switches' state (command overridden by stuck faults), in one vectorized pass that also
+ * clears the bleed and transfer currents. Returns whether any switch is commanded. */
+TWIN_INLINE_BODY int switch_states_body(twin_pack *p, const int passive)
 {
     const int n = p->n;
-    const double r = p->s->balancer_bleed_resistance;
-    const double *cmd = p->x.command, *stuck = p->c.fault_balancer_stuck, *v = p->c.cell_voltage;
-    double *eff = p->c.balancer_active, *bleed = p->c.balancer_bleed_current, *charge = p->c.balancer_bleed_charge;
+    const double *cmd = p->x.command, *stuck = p->c.fault_balancer_stuck;
+    double *eff = p->c.balancer_active, *bleed = p->c.balancer_bleed_current;
     double *commanded = p->c.balancer_commanded, *transfer = p->c.balancer_transfer_current;
     int i, any = 0;
     TWIN_IVDEP
     for (i = 0; i < n; ++i) {
-        double e = cmd[i], ib;
+        double e = cmd[i];
         e = stuck[i] == (double)TWIN_BALANCER_STUCK_ON ? 1.0 : e;
         e = stuck[i] == (double)TWIN_BALANCER_STUCK_OFF ? 0.0 : e;
         any = e != 0.0 ? 1 : any; /* (written so that the reduction vectorizes) */
         commanded[i] = cmd[i];
         transfer[i] = 0.0;
-        ib = (passive && e > 0.0 && v[i] > 0.0) ? v[i] / r : 0.0;
-        bleed[i] = ib;
+        bleed[i] = 0.0;
         /* a passive switch is on (1) or off; active ones are marked by the actuator below */
         eff[i] = passive ? (e > 0.0 ? 1.0 : 0.0) : e;
-        if (passive) charge[i] += ib * dt / 3600.0;
     }
     return any;
 }
 
-TWIN_VECTOR_CLONES static int switch_states(twin_pack *p, double dt, int passive)
+TWIN_VECTOR_CLONES static int switch_states(twin_pack *p, int passive)
 {
-    return passive ? switch_states_body(p, dt, 1) : switch_states_body(p, dt, 0);
+    return passive ? switch_states_body(p, 1) : switch_states_body(p, 0);
+}
+
+/* Bleed current V_cell / R_bleed through every switched-on resistor, and the charge it bled. */
+TWIN_VECTOR_CLONES static void bleed_currents(twin_pack *p, double dt)
+{
+    const int n = p->n;
+    const double r = p->s->balancer_bleed_resistance;
+    const double *on = p->c.balancer_active, *v = p->c.cell_voltage;
+    double *bleed = p->c.balancer_bleed_current, *charge = p->c.balancer_bleed_charge;
+    int i;
+    TWIN_IVDEP
+    for (i = 0; i < n; ++i) {
+        const double ib = (on[i] > 0.0 && v[i] > 0.0) ? v[i] / r : 0.0;
+        bleed[i] = ib;
+        charge[i] += ib * dt / 3600.0;
+    }
 }
 
 void twin_balancer_actuate(twin_pack *p, double dt)
@@ -392,13 +404,14 @@ void twin_balancer_actuate(twin_pack *p, double dt)
     double *eff = p->c.balancer_active;
     const double *bleed = p->c.balancer_bleed_current, *v = p->c.cell_voltage;
     step_account acc = {0.0, 0.0};
-    int i, active = 0, any = switch_states(p, dt, passive);
+    int i, active = 0, any = switch_states(p, passive);
     if (s->balancer_topology == TWIN_BALANCER_TOPOLOGY_NONE || !any) {
         if (any) memset(eff, 0, (size_t)n * sizeof(double));
         p->v->balancer_active_cells = 0.0;
         return;
     }
     if (passive) {
+        bleed_currents(p, dt);
         for (i = 0; i < n; ++i) {
             acc.loss_j += v[i] * bleed[i] * dt;
             acc.moved_as += bleed[i] * dt;
