@@ -1,6 +1,8 @@
 """Data the twin itself simulates, for the fit round trips: lab tests of one cell and a pack log,
 measured through the twin's own sensor model (noise, ADC rounding, current-sensor offset)."""
 
+from pathlib import Path
+
 import numpy as np
 
 from twin.fit_data import Record
@@ -12,11 +14,16 @@ HPPC_CYCLE = ["Rest for 30 seconds", "Discharge at 1C for 30 seconds", "Rest for
               "Charge at 0.75C for 10 seconds", "Rest for 40 seconds", "Discharge at 0.1C for 1 hour", "Rest for 1 hour"]
 
 
+TRUTH_CELL = Path(__file__).resolve().parent / "data" / "fit_truth_cell.toml"
+
+
 def truth_cell() -> ParameterSet:
-    """The shipped fitted cell, as one cell: the structure the fit assumes, with realistic values."""
+    """A fitted cell frozen as a test file (tests/data/fit_truth_cell.toml), as one cell: the structure
+    the fit assumes, with realistic values and a hysteresis gap (the shipped set, refitted whenever
+    the fit improves, may have none to recover)."""
     from twin.fit_model import resized
 
-    return resized(ParameterSet.load("a123_2p3ah_16s"), 1)
+    return resized(ParameterSet.from_file(TRUTH_CELL), 1)
 
 
 def lab_record(pset, steps, name, initial_soc, voltage_noise=0.0005, seed=1, repeat=1, temperature=25.0) -> Record:

@@ -27,6 +27,7 @@ from .fit_checks import LOW_RATE, REST_C_RATE, Finding, cell_findings, find_feat
 from .fit_temperature import fit_over_temperatures, record_temperature, temperature_groups
 from .fit_thermal import fit_thermal
 from .fit_model import SOC_GRID, Estimate, FitOutcome, Replay, bench_pack, max_mv, require_scipy, rms_mv, uncertainties
+from .fit_placement import place_windows, replay_segments
 from .params import ParameterSet
 
 DECIMATE_S = 10.0  # low-rate records are replayed in steps of this (charge kept exactly)
@@ -54,6 +55,8 @@ class Prepared:
     soc: np.ndarray = None  # coulomb-counted SOC at the samples (for starting values and placement)
     unplaced: bool = False
     ambient: float | None = None  # degC, the record's mean temperature
+    segments: list = None  # [(first, last sample, SOC)]: replayed in pieces placed by their rests (twin.fit_placement)
+    kept: np.ndarray = None  # samples the fit may use (windows whose placing rest is trusted)
 
     def set_soc0(self, soc0: float, q: float) -> None:
         self.soc0 = float(soc0)
@@ -103,8 +106,10 @@ def fit_cell(records, base: ParameterSet, capacity_ah: float | None = None, rc_p
         fixed_ocv = ((oc + od) / 2, np.maximum(oc - od, 0.0))
         notes.append("OCV branches taken from the base parameter set (no low-rate segments or long rests in the data)")
         mean0 = fixed_ocv[0]
+        band0 = (od, oc)
     else:
         mean0 = _initial_ocv(prepared, r0_guess)
+        band0 = _initial_band(prepared, r0_guess, mean0)
     for p in prepared:
         rec = by_name[p.name]
         if p.unplaced:
@@ -113,6 +118,10 @@ def fit_cell(records, base: ParameterSet, capacity_ah: float | None = None, rc_p
                            f"(give --initial-soc {p.name}=VALUE to set it)")
         else:
             _check_rests(p, rec, mean0, q)
+    span = _ocv_span(prepared)
+    for p in prepared:
+        if p.role == "relative":
+            _place_windows(p, mean0, band0, q, span)
     if fixed_r0 is not None:
         notes.append("R0 taken from the base parameter set (no current steps in the data)")
         r0_free, knots0 = np.zeros(len(R0_KNOTS), bool), np.zeros(0)
@@ -187,14 +196,13 @@ def _estimates(outcome, model, result, q, q_source, n_rc) -> None:
     est["hysteresis gap, mean over 20-90 % SOC"] = Estimate(1000 * float(np.mean(model.gap[plateau])), float("nan"), "mV")
 
 
-def _replay_prepared(pset, p: Prepared, soc0: float):
-    pack = bench_pack(pset)
-    return Replay(pack).run(p.current, p.dt, soc0, p.h0, ambient=p.ambient)["cell.voltage"][:, 0]
+def _replay_prepared(pset, p: Prepared):
+    return replay_segments(Replay(bench_pack(pset)), p, ambient=p.ambient)["cell.voltage"][:, 0]
 
 
 def _report_residuals(outcome, pset, prepared, q) -> None:
     for p in prepared:
-        pred = _replay_prepared(pset, p, p.soc0)
+        pred = _replay_prepared(pset, p)
         absolute = (pred - p.voltage)[1:]
         entry = {"role": "fitted, " + ("absolute" if p.role == "absolute" else "relative to the voltage before each pulse"),
                  "rmse_mv": rms_mv(absolute), "max_mv": max_mv(absolute), "initial_soc": p.soc0}
@@ -208,14 +216,14 @@ def _report_residuals(outcome, pset, prepared, q) -> None:
 
 def validate(outcome, rec, mean, q) -> None:
     """Predict a record the fit did not see, from its stated (or placed) initial SOC."""
-    p = Prepared(rec.name, "absolute", np.asarray(rec.current, float), np.asarray(rec.voltage[:, 0], float), rec.dt, 0.5,
-                 time=np.asarray(rec.time, float) - rec.time[0], ambient=record_temperature(rec))
     soc0 = rec.initial_soc
     how = "stated"
     if soc0 is None:
         soc0 = _place(rec, mean, np.asarray(outcome.params["cell.r0"], float), q)
         how = "placed by its rests against the fitted OCV"
-    pred = _replay_prepared(outcome.params, p, soc0)
+    p = Prepared(rec.name, "absolute", np.asarray(rec.current, float), np.asarray(rec.voltage[:, 0], float), rec.dt, soc0,
+                 time=np.asarray(rec.time, float) - rec.time[0], ambient=record_temperature(rec))
+    pred = _replay_prepared(outcome.params, p)
     e = (pred - p.voltage)[1:]
     soc = (soc0 + np.cumsum(p.current[1:]) * p.dt / 3600.0 / q)
     bands = {}
@@ -381,8 +389,10 @@ def _edge_resistances(records, feats, prepared, q):
     socs, values = [], []
     for r, p in zip(records, prepared):
         v, i = r.voltage[:, 0], r.current
-        soc = p.soc0 + np.r_[0.0, np.cumsum(i[1:])] * r.dt / 3600.0 / q
+        soc = p.soc0 + np.r_[0.0, np.cumsum(i[1:])] * r.dt / 3600.0 / q if p.segments is None else p.soc
         for k in feats[r.name].steps:
+            if p.kept is not None and not p.kept[k]:
+                continue
             di = i[k] - i[k - 1]
             values.append((v[k] - v[k - 1]) / di)
             socs.append(soc[k])
@@ -418,20 +428,61 @@ def _initial_ocv(prepared, r0) -> np.ndarray:
     return np.interp(SOC_GRID, SOC_GRID[have], sums[have] / counts[have])
 
 
+def _initial_band(prepared, r0, mean) -> tuple:
+    """(lower, upper) OCV on SOC_GRID: the absolute records' R0-corrected voltages while discharging and
+    while charging, per SOC bin; where one direction has no data, the mean. A rest may sit anywhere
+    between them (hysteresis: after a discharge near the lower branch, after a charge near the upper)."""
+    out = []
+    for sign in (-1.0, 1.0):
+        socs, vs = [], []
+        for p in prepared:
+            if p.role == "absolute" and not p.unplaced:
+                on = np.sign(p.current) == sign
+                socs.append(p.soc[on])
+                vs.append((p.voltage - np.interp(p.soc, SOC_GRID, r0) * p.current)[on])
+        s, v = np.concatenate(socs), np.concatenate(vs)
+        if not len(s):
+            out.append(mean)
+            continue
+        idx = np.clip(np.round(s * (len(SOC_GRID) - 1)).astype(int), 0, len(SOC_GRID) - 1)
+        sums, counts = np.bincount(idx, v, len(SOC_GRID)), np.bincount(idx, None, len(SOC_GRID))
+        have = counts > 0
+        out.append(np.where(have, sums / np.maximum(counts, 1), mean))
+    lower, upper = out
+    return np.minimum(lower, mean), np.maximum(upper, mean)
+
+
 def _check_rests(p: Prepared, rec, mean, q) -> None:
-    """Note when a stated SOC puts a record's rests far from the OCV (the SOC or the cell state differs)."""
+    """Note when a stated SOC puts a record's rests far from the OCV (the SOC or the cell state differs).
+    Pulse records are placed by their rests instead (_place_windows), which notes it."""
+    if p.role == "relative":
+        return
     f = find_features(rec.current, rec.dt, q)
     ends = [b - 1 for a, b, d in f.rests if d >= 1800.0]
     if not ends:
         return
     soc = p.soc0 + np.r_[0.0, np.cumsum(rec.current[1:])] * rec.dt / 3600.0 / q
     dev = rec.voltage[ends, 0] - interp_ext(soc[ends], SOC_GRID, mean)
-    worst = float(np.max(np.abs(dev)))
-    if worst > 0.01:
+    if float(np.max(np.abs(dev))) > 0.01:
         p.notes.append(f"its rests sit {1000 * dev.min():+.0f} .. {1000 * dev.max():+.0f} mV from the OCV at the stated SOC "
-                       f"({p.soc0:.3f}): the stated SOC or the cell's state differs from the OCV test. "
-                       + ("Its pulses are fitted relative to the voltage before each pulse, so this moves where R0 and "
-                          "the RC pairs sit in SOC, not their values" if p.role == "relative" else ""))
+                       f"({p.soc0:.3f}): the stated SOC or the cell's state differs from the OCV test")
+
+
+def _ocv_span(prepared):
+    """SOC range the absolute records measured the OCV over."""
+    socs = [p.soc for p in prepared if p.role == "absolute" and not p.unplaced]
+    return (float(min(s.min() for s in socs)), float(max(s.max() for s in socs))) if socs else (0.0, 1.0)
+
+
+def _place_windows(p: Prepared, mean, band, q, span) -> None:
+    """Replay a pulse record's windows where its rests sit on the OCV, when they disagree with the stated SOC."""
+    placement = place_windows(p.current, p.voltage, p.dt, p.soc, mean, q, span, band)
+    if placement is None:
+        return
+    p.segments, p.soc, p.kept = placement.segments, placement.soc, placement.kept
+    p.fit_mask &= placement.kept & np.isfinite(placement.soc[p.window_ref])
+    p.weight = RELATIVE_WEIGHT / np.sqrt(max(int(p.fit_mask.sum()), 1))
+    p.notes += placement.notes
 
 
 def _scaled_base(base: ParameterSet, q: float, notes: list) -> ParameterSet:

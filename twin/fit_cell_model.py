@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fit_model import SOC_GRID, Replay, bench_pack
+from .fit_placement import replay_segments
 
 R0_KNOTS = np.linspace(0.0, 1.0, 11)
 LAMBDA_MEAN = 0.002  # curvature penalty of the mean OCV (V per unit SOC^2, relative to the data)
@@ -186,7 +187,7 @@ class CellModel:
         self._load(x)
         outs = []
         for p in self.prepared:
-            o = self.replay.run(p.current, p.dt, p.soc0, p.h0)
+            o = replay_segments(self.replay, p)
             outs.append({k.split(".")[1]: o[k][:, 0] for k in OUTPUTS})
         return outs
 
