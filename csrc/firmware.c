@@ -212,7 +212,9 @@ twin_status twin_bms_run(twin_pack *p, twin_bms_loop *L, double dt, long n_steps
     const int n = p->n;
     long k, slow_k = 0;
     *steps_done = 0;
-    if (L->period_steps < 1 || L->delay_steps < 0 || !(L->charger_resistance > 0.0) || slow_every < 1)
+    /* refused before the firmware is called: a refused run must not use up a control instant */
+    if (L->period_steps < 1 || L->delay_steps < 0 || !(L->charger_resistance > 0.0) || slow_every < 1
+        || !(dt > 0.0) || !isfinite(dt))
         return TWIN_ERR_VALUE;
     for (k = 0; k < n_steps && L->fault == TWIN_BMS_RUNNING; ++k) {
         twin_status st;

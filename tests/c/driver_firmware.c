@@ -30,7 +30,6 @@ typedef struct controller_ctx {
     long spoil_at;     /* instant at which to misbehave (-1: never) */
     int spoil;
     double spoil_value;
-    int any_dt;        /* 1: a step of NaN seconds is being refused (the controller still sees its dt) */
 } controller_ctx;
 
 /* Passive balancing of every cell 3 mV above the lowest (never two neighbours), charge stopped
@@ -42,7 +41,7 @@ static int controller(void *vctx, twin_bms_io *io)
     double vmin = HUGE_VAL, vmax = -HUGE_VAL, tmax = -HUGE_VAL;
     int i;
     CHECK(c->instants < c->max_instants, "instant %ld: more instants than the run has steps", c->instants);
-    CHECK(io->dt > 0.0 || c->any_dt, "instant %ld: dt %.17g", c->instants, io->dt);
+    CHECK(io->dt > 0.0, "instant %ld: dt %.17g", c->instants, io->dt);
     memcpy(c->seen + (size_t)c->instants * (size_t)(2 * n + 2), io->cell_voltage, (size_t)n * sizeof(double));
     memcpy(c->seen + (size_t)c->instants * (size_t)(2 * n + 2) + n, io->cell_temperature, (size_t)n * sizeof(double));
     c->seen[(size_t)c->instants * (size_t)(2 * n + 2) + 2 * (size_t)n] = io->pack_current;
@@ -409,9 +408,14 @@ static void refusals(const driver_variant *v)
     r.L = keep;
     CHECK(twin_bms_run(&r.dp.p, &r.L, 1.0, 3, r.request, NULL, NULL, 0, NULL, 0, 0, &done) == TWIN_ERR_VALUE,
           "slow_every 0 was accepted");
-    r.c.any_dt = 1;
-    CHECK(twin_bms_run(&r.dp.p, &r.L, NAN, 3, r.request, NULL, NULL, 0, NULL, 0, 1, &done) == TWIN_ERR_VALUE && done == 0,
-          "a NaN step was accepted");
+    {
+        const long before = r.c.instants;
+        CHECK(twin_bms_run(&r.dp.p, &r.L, NAN, 3, r.request, NULL, NULL, 0, NULL, 0, 1, &done) == TWIN_ERR_VALUE
+              && done == 0, "a NaN step was accepted");
+        CHECK(r.c.instants == before, "a refused NaN step still called the firmware");
+        CHECK(twin_bms_run(&r.dp.p, &r.L, -1.0, 3, r.request, NULL, NULL, 0, NULL, 0, 1, &done) == TWIN_ERR_VALUE
+              && r.c.instants == before, "a negative step was accepted or called the firmware");
+    }
     CHECK(r.L.steps == 0, "a refused step counted");
     loop_close(&r);
 }
