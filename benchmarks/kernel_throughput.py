@@ -74,16 +74,24 @@ def off_grid_day(seconds: int = 86400, amps: float = 56.0, seed: int = 0) -> np.
     return load + sun + evening
 
 
-def twin_rate(cells: int, profile: np.ndarray, repeats: int) -> float:
+def twin_rates(cells: int, profile: np.ndarray, repeats: int) -> tuple[float, float]:
+    """Best rate over the repeats by wall clock, and by this thread's CPU time (which other
+    processes on a shared machine disturb less: it leaves out the time the thread waited)."""
     pack = Pack(**{"pack.cells_in_series": cells})
     pack.run(profile[:1000], record=[])  # warm up
-    best = 0.0
+    best_wall = best_cpu = 0.0
     for _ in range(repeats):
         pack.reset()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         pack.run(profile, 1.0, record=[])
-        best = max(best, len(profile) * cells / (time.perf_counter() - t0))
-    return best
+        t1, c1 = time.perf_counter(), time.thread_time()
+        best_wall = max(best_wall, len(profile) * cells / (t1 - t0))
+        best_cpu = max(best_cpu, len(profile) * cells / max(c1 - c0, 1e-9))
+    return best_wall, best_cpu
+
+
+def twin_rate(cells: int, profile: np.ndarray, repeats: int) -> float:
+    return twin_rates(cells, profile, repeats)[0]
 
 
 def reference_c_rate(cells: int, steps: int) -> float | None:
@@ -121,17 +129,20 @@ def main(argv=None):
     repeats = 1 if args.quick else 3
     profile = off_grid_day()[:seconds]
     print(f"twin kernel, full model, 1 s steps, {seconds / 3600:.0f} h profile, best of {repeats}")
-    rates = {}
+    rates, cpu_rates = {}, {}
     for cells in (1, 16, 64, 256, 1000):
         steps = profile if cells <= 256 else profile[: max(3600, seconds // 4)]
-        rates[cells] = twin_rate(cells, steps, repeats)
-        print(f"  {cells:5d} cells: {rates[cells]:10.3g} cell-steps/s   {1e9 / rates[cells]:6.1f} ns per cell-step")
+        rates[cells], cpu_rates[cells] = twin_rates(cells, steps, repeats)
+        print(f"  {cells:5d} cells: {rates[cells]:10.3g} cell-steps/s   {1e9 / rates[cells]:6.1f} ns per cell-step"
+              f"   (by CPU time {cpu_rates[cells]:.3g})")
     per_step_16 = 16 / rates[16]
     per_step_1000 = 1000 / rates[1000]
     print(f"  linearity: time per step grows {per_step_1000 / per_step_16:.1f}x for 62.5x the cells "
           f"(per-step overhead {1e9 * (per_step_16 - 16 * (per_step_1000 - per_step_16) / 984):.0f} ns)")
     print(f"  target {TARGET:.0e} cell-steps/s: 16S {'met' if rates[16] >= TARGET else 'NOT met'}, "
-          f"1000S {'met' if rates[1000] >= TARGET else 'NOT met'}")
+          f"1000S {'met' if rates[1000] >= TARGET else 'NOT met'}"
+          f"   (by CPU time: 16S {'met' if cpu_rates[16] >= TARGET else 'NOT met'}, "
+          f"1000S {'met' if cpu_rates[1000] >= TARGET else 'NOT met'}; a loaded machine lowers the wall-clock figures)")
     ref16 = reference_c_rate(16, 2_000_000 if not args.quick else 300_000)
     ref1000 = reference_c_rate(1000, 30_000 if not args.quick else 5_000)
     if ref16:
