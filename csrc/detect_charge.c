@@ -42,6 +42,12 @@
 #define PAUSE_WAIT 4.0     /* a paused knee closes after this many lulls */
 #define UNCONFIRMED 2.5
 #define UNCONFIRMED_KNEE 1.5
+/* Slowest drain flagged as a leak, as a fraction of capacity per hour, beyond the rate's own
+ * uncertainty: 3e-5 /h is 8.4 mA for a 280 Ah cell, about 6 % a month over its peers. Cells of one pack
+ * self-discharge differently (LFP about 3 %/month, DOMAIN.md; the default set's spread is 20 %, so a
+ * cell 2-3 sigma off drains 5-7 mA more than its peers at 280 Ah): over weeks such a cell drifts past
+ * any charge threshold, and that drift, steady from the start, is not a fault that appeared. */
+#define LEAK_FLOOR 3e-5
 
 void twin_charge_reset(twin_pack *p)
 {
@@ -96,10 +102,11 @@ void twin_departure(twin_pack *p, int kind, int i, double rho, double sigma, dou
     } else if (rho < -thr) {
         const double bleed_i = in->det_bleed_r > 0.0 ? p->x.det_vb[i] / in->det_bleed_r : HUGE_VAL;
         const double duty = bled / (bleed_i * since);
+        const double rate_sigma = 1.4142 * sigma / (determined ? t - prev_t : since);
         if (determined || !(p->c.estimate_leak_current[i] == p->c.estimate_leak_current[i]) ||
             (censored != 1 && rate > p->c.estimate_leak_current[i])) {
             p->c.estimate_leak_current[i] = rate;
-            p->c.estimate_leak_current_sigma[i] = 1.4142 * sigma / (determined ? t - prev_t : since);
+            p->c.estimate_leak_current_sigma[i] = rate_sigma;
             p->c.estimate_leak_current_lower_bound[i] = determined ? 0.0 : 1.0;
         }
         if (determined && fabs(rate - bleed_i) < 0.4 * bleed_i && duty < 0.2) {
@@ -108,7 +115,7 @@ void twin_departure(twin_pack *p, int kind, int i, double rho, double sigma, dou
             p->c.estimate_bleed_error[i] = rate;
             twin_raise_flag(p->c.flag_balancer, p->c.flag_balancer_time, i, t);
             p->c.flag_self_discharge[i] = 0.0;
-        } else if (p->c.flag_balancer[i] == 0.0) {
+        } else if (p->c.flag_balancer[i] == 0.0 && rate - rate_sigma >= LEAK_FLOOR * in->det_cap_as / 3600.0) {
             twin_raise_flag(p->c.flag_self_discharge, p->c.flag_self_discharge_time, i, t);
         }
     } else if (!censored && rho > thr && bled > thr && rho > 0.6 * bled && rho < 1.6 * bled &&

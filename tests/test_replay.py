@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from twin.cli import main
 from twin.faults import Fault
 from twin.logs import LogReader, write_canonical
+from twin.pack import Pack
 from twin.replay import KINDS, replay, replay_fleet
 from twin.scenarios import LogScenario, simulate_log
 
@@ -126,6 +127,24 @@ def test_a_stuck_on_balancer_is_told_from_a_leak_by_its_rate(tmp_path):
     assert flag.magnitude["state"] == "stuck_on"
     assert flag.magnitude["bleed_error_ma"] == pytest.approx(330.0, rel=0.4)
     assert "first flagged as a leak" in flag.evidence
+
+
+def test_weeks_of_a_cell_that_always_self_discharged_faster_raise_no_leak_flag_but_a_leak_does(tmp_path):
+    """Cells of a pack self-discharge differently (the default spread): with seed 7, cell 1 drains
+    16.8 mA against its peers' 11.5 mA median from the first day. Over weeks that steady drift passes
+    any charge threshold, but it is no fault that appeared (csrc/detect_charge.c, LEAK_FLOOR). A leak
+    of 0.05 %C (140 mA) that appears on day 12 in another cell is still flagged, on its cell alone."""
+    drift = tmp_path / "drift.h5"
+    simulate_log(drift, LogScenario(seed=7, days=20.0, compact=True))
+    sd = Pack("eve_lf280k_16s", **{"spread.seed": 7})["cell.self_discharge"]
+    assert sd[1] - np.median(sd) > 0.004  # the drifting cell is there
+    assert replay(drift).flags == []
+    leak = tmp_path / "leak.h5"
+    simulate_log(leak, LogScenario(seed=7, days=14.0, compact=True,
+                                   faults=(Fault(9, "leak_current", 0.0005 * CAP, 12 * 86400.0),)))
+    flags = replay(leak).flags
+    assert [(f.cell, f.kind) for f in flags] == [(9, "self_discharge")]
+    assert flags[0].first_flagged_s < 12.5 * 86400.0 + 86400.0
 
 
 # --- gaps, outputs, errors ---------------------------------------------------------------------------
