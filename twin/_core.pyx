@@ -32,6 +32,39 @@ def exp(double x):
     return twin_exp(x)
 
 
+cdef twin_record *_kernel_records(twin_pack *p, int n, records, long rows) except? NULL:
+    """A malloc'd twin_record array for (value reference, float64 destination) pairs, each destination
+    C-contiguous with room for rows x (the variable's element count) values; NULL for none. The
+    caller frees it."""
+    cdef int r, m = len(records)
+    cdef long count
+    cdef double *ref
+    cdef twin_record *recs
+    if m == 0:
+        return NULL
+    recs = <twin_record *>malloc(m * sizeof(twin_record))
+    if recs == NULL:
+        raise MemoryError()
+    try:
+        for r in range(m):
+            vr, dst = records[r]
+            ref = twin_real_ref(p, vr, 0)
+            if ref == NULL:
+                raise KernelError(f"cannot record value reference {vr}")
+            count = n if n > 1 and twin_real_ref(p, vr, 1) == ref + 1 else 1
+            if not (isinstance(dst, np.ndarray) and dst.dtype == np.float64 and dst.flags.c_contiguous
+                    and dst.size >= rows * count):
+                raise KernelError(f"record buffer for value reference {vr} must be C-contiguous float64 "
+                                  f"with room for {rows} x {count} values")
+            recs[r].src = ref
+            recs[r].count = count
+            recs[r].dst = <double *>cnp.PyArray_DATA(dst)
+    except BaseException:
+        free(recs)
+        raise
+    return recs
+
+
 cdef class Kernel:
     """One pack: the C twin_pack bound to a NumPy-owned memory block."""
 
@@ -168,9 +201,8 @@ cdef class Kernel:
         cdef twin_stop st
         cdef twin_record *recs = NULL
         cdef long steps_done = 0
-        cdef int reason = 0, n_rec = len(records), r
+        cdef int reason = 0, n_rec = len(records)
         cdef twin_status status
-        cdef double *ref
         if not self.initialized:
             raise KernelError("the twin is not initialized; call init() first")
         if kind not in DRIVE_KINDS:
@@ -214,24 +246,8 @@ cdef class Kernel:
             elif key == "on_protection": st.on_protection = 1 if val else 0
             else:
                 raise KernelError(f"unknown stop condition {key!r}")
-        if n_rec:
-            recs = <twin_record *>malloc(n_rec * sizeof(twin_record))
-            if recs == NULL:
-                raise MemoryError()
+        recs = _kernel_records(&self.p, self.n, records, n_steps)
         try:
-            for r in range(n_rec):
-                vr, dst = records[r]
-                ref = twin_real_ref(&self.p, vr, 0)
-                if ref == NULL:
-                    raise KernelError(f"cannot record value reference {vr}")
-                count = self.n if twin_real_ref(&self.p, vr, 1) == ref + 1 and self.n > 1 else 1
-                if not (isinstance(dst, np.ndarray) and dst.dtype == np.float64 and dst.flags.c_contiguous
-                        and dst.size >= n_steps * count):
-                    raise KernelError(f"record buffer for value reference {vr} must be C-contiguous float64 "
-                                      f"with room for {n_steps} x {count} values")
-                recs[r].src = ref
-                recs[r].count = count
-                recs[r].dst = <double *>cnp.PyArray_DATA(dst)
             with nogil:
                 status = twin_run(&self.p, dt, n_steps, &drive, &st, recs, n_rec, &steps_done, &reason)
         finally:
@@ -261,17 +277,17 @@ cdef class Kernel:
         """Forget everything the divergence detector has learned (flags, baselines, open runs)."""
         twin_detect_reset(&self.p)
 
-    def detect_run(self, time, current, voltage, temperature=None, balancing=None, records=(), long every=1):
+    def detect_run(self, time, current, voltage, temperature=None, balancing=None, records=()):
         """Feed samples to the divergence detector in C (GIL released).
 
         time, current: (m,); voltage, temperature, balancing: (m, cells), temperature NaN where a cell
-        has no sensor. records: (value reference, destination (blocks, count)) pairs, filled after
-        every `every`-th completed block. Returns (blocks completed, block times of the records).
+        has no sensor. records: (value reference, destination (blocks, count)) pairs, filled after each
+        completed block up to the shortest destination's rows. Returns (blocks completed, block times of
+        the records).
         """
         cdef long m = len(time), blocks, max_blocks
         cdef twin_record *recs = NULL
-        cdef int n_rec = len(records), r
-        cdef double *ref
+        cdef int n_rec = len(records)
         cdef const double *tp
         cdef const double *cp
         cdef const double *vp
@@ -297,26 +313,10 @@ cdef class Kernel:
                 raise KernelError(f"balancing must have shape ({m}, {self.n})")
             keep.append(bal)
             bp = <const double *>cnp.PyArray_DATA(bal)
-        max_blocks = 0
-        for vr, dst in records:
-            max_blocks = dst.shape[0]
-        if n_rec:
-            recs = <twin_record *>malloc(n_rec * sizeof(twin_record))
-            if recs == NULL:
-                raise MemoryError()
+        max_blocks = min((np.shape(dst)[0] for _, dst in records), default=0)
+        recs = _kernel_records(&self.p, self.n, records, max_blocks)
         times = np.empty(max(max_blocks, 1))
         try:
-            for r in range(n_rec):
-                vr, dst = records[r]
-                ref = twin_real_ref(&self.p, vr, 0)
-                if ref == NULL:
-                    raise KernelError(f"cannot record value reference {vr}")
-                count = self.n if twin_real_ref(&self.p, vr, 1) == ref + 1 and self.n > 1 else 1
-                if not (dst.dtype == np.float64 and dst.flags.c_contiguous and dst.size == dst.shape[0] * count):
-                    raise KernelError(f"record buffer for value reference {vr} must be C-contiguous float64 (blocks, {count})")
-                recs[r].src = ref
-                recs[r].count = count
-                recs[r].dst = <double *>cnp.PyArray_DATA(dst)
             tp = <const double *>cnp.PyArray_DATA(t)
             cp = <const double *>cnp.PyArray_DATA(cur)
             vp = <const double *>cnp.PyArray_DATA(volt)
