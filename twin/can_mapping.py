@@ -35,11 +35,10 @@ same conversion (logs.UNITS): value = decoded x scale + offset, then the unit.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CanError, suggest
+from .errors import CanError, read_toml, suggest
 from .logs import CHANNELS, UNITS
 
 REQUIRED = ("current", "cell_voltage")
@@ -208,13 +207,7 @@ class CanMapping:
                 raise CanError(f"CAN mapping {item} does not exist{suggest(item, names)}; give a file, or one of "
                                f"the mappings twin ships: {', '.join(names)}")
             p = shipped
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise CanError(f"cannot read CAN mapping {p}: {e.strerror}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise CanError(f"{p}: not valid TOML: {e}") from None
-        return cls(data, str(p), p.parent)
+        return cls(read_toml(p, CanError, "CAN mapping"), str(p), p.parent)
 
     def _find_dbc(self, name: str, base_dir) -> Path:
         candidates = [Path(name)] if Path(name).is_absolute() else [(base_dir or Path.cwd()) / name]

@@ -7,6 +7,8 @@ keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import tomllib
+from pathlib import Path
 
 
 class TwinError(Exception):
@@ -59,3 +61,15 @@ def suggest(word: str, choices) -> str:
     """' (did you mean 'x'?)' when something close exists, else ''."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def read_toml(path, error: type, what: str) -> dict:
+    """The TOML file at `path` as a dict; an `error` (a TwinError class) naming `what` and the file
+    when it cannot be read or is not valid TOML."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise error(f"cannot read {what} {p}: {e.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{p}: not valid TOML: {e}") from None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import ExperimentError, ParameterError
+from .errors import ExperimentError, ParameterError, read_toml
 from .units import parse_current, parse_duration
 
 MAX_STEP_S = 30 * 86400.0
@@ -159,16 +159,10 @@ class Experiment:
     @classmethod
     def from_file(cls, path) -> "Experiment":
         """TOML: ``steps = ["...", ...]`` and optionally ``repeat = N``."""
-        import tomllib
         from pathlib import Path
 
         p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ExperimentError(f"cannot read experiment file {p}: {e.strerror}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ExperimentError(f"{p}: not valid TOML: {e}") from None
+        data = read_toml(p, ExperimentError, "experiment file")
         extra = set(data) - {"steps", "repeat"}
         if extra or "steps" not in data:
             raise ExperimentError(f"{p}: an experiment file has 'steps' (a list of sentences) and optionally 'repeat'")

@@ -35,13 +35,12 @@ voltage interpolated); longer ones are refused by the log reader.
 from __future__ import annotations
 
 import csv
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .errors import FitError, LogError, suggest
+from .errors import FitError, LogError, read_toml, suggest
 from .logs import UNITS, LogReader, Mapping
 
 CSV_CHANNELS = ("time", "current", "cell_voltage", "temperature", "balancing")
@@ -116,13 +115,7 @@ def read_record(path, mapping=None, initial_soc: float | None = None) -> Record:
 def _load_toml(mapping) -> tuple[dict, str]:
     if isinstance(mapping, dict):
         return mapping, "column mapping"
-    m = Path(mapping)
-    try:
-        return tomllib.loads(m.read_text(encoding="utf-8")), str(m)
-    except OSError as e:
-        raise FitError(f"cannot read column mapping {m}: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise FitError(f"{m}: not valid TOML: {e}") from None
+    return read_toml(mapping, FitError, "column mapping"), str(Path(mapping))
 
 
 def _read_hdf5(path: Path, mapping) -> Record:

@@ -38,13 +38,12 @@ runs of NaN longer than ``max_nan_run`` samples.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import LogError, suggest
+from .errors import LogError, read_toml, suggest
 
 FORMAT = "twin-log-1"
 CHANNELS = ("time", "current", "cell_voltage", "temperature", "pack_voltage", "balancing", "soc")
@@ -92,13 +91,7 @@ class Mapping:
     @classmethod
     def from_file(cls, path) -> "Mapping":
         p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise LogError(f"cannot read mapping file {p}: {e.strerror}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise LogError(f"{p}: not valid TOML: {e}") from None
-        return cls.from_mapping(data, str(p))
+        return cls.from_mapping(read_toml(p, LogError, "mapping file"), str(p))
 
     @classmethod
     def from_mapping(cls, data: dict, source: str) -> "Mapping":

@@ -40,11 +40,10 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ParameterError, ValidationError, suggest
+from .errors import ParameterError, ValidationError, read_toml, suggest
 from .units import parse_duration
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -203,13 +202,7 @@ class Limits:
     @classmethod
     def from_file(cls, path) -> "Limits":
         p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ValidationError(f"cannot read limits file {p}: {e.strerror}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ValidationError(f"{p}: not valid TOML: {e}") from None
-        return cls.from_mapping(data, str(p))
+        return cls.from_mapping(read_toml(p, ValidationError, "limits file"), str(p))
 
     @classmethod
     def from_mapping(cls, data: dict, source: str) -> "Limits":
