@@ -100,8 +100,6 @@ def evaluate_log(path, limits, mapping=None, params=None, ambient: float = 25.0,
                       source="log", missing=frozenset(missing))
         monitor = Monitor(lim, ctx)
         monitor.plan(info.samples)
-        tau = float(pset["cell.heat_capacity"]) * float(pset["cell.thermal_resistance_ambient"])
-        ambient_cell = ambient
         run = ScenarioRun(label, f"{Path(path).name}: {info.samples} samples over "
                                  f"{(info.end_s - info.start_s) / 86400:.2f} days", str(path), Path(path).name, period)
         prev_t = None
@@ -121,18 +119,11 @@ def evaluate_log(path, limits, mapping=None, params=None, ambient: float = 25.0,
                     for k in recs:
                         recs[k][a:b] = np.asarray(pack[k]).reshape(1, -1)
                     continue
-                part = {k: np.empty((b - a, v.shape[1])) for k, v in recs.items()}
                 pack.kernel.run(dt, b - a, current=c.current[a:b], commands=bal[a:b],
-                                records=[(spec[k].vr, part[k]) for k in part])
-                for k in recs:
-                    recs[k][a:b] = part[k]
+                                records=[(spec[k].vr, rec[a:b]) for k, rec in recs.items()])
             temps = np.full((m, n), np.nan)
             if c.temperature is not None and len(sensors):
                 temps[:, sensors] = c.temperature
-            amb_cell = np.empty(m)
-            for k in range(m):  # the filter of csrc/firmware.c, step by step
-                ambient_cell = ambient + (ambient_cell - ambient) * np.exp(-dts[k] / tau)
-                amb_cell[k] = ambient_cell
             v = c.cell_voltage.reshape(m, n)
             read_vmax, read_vmax_cell = _first(v, True)
             read_vmin, read_vmin_cell = _first(v, False)
@@ -149,7 +140,10 @@ def evaluate_log(path, limits, mapping=None, params=None, ambient: float = 25.0,
             data = {
                 "time": c.time - info.start_s, "request": c.current, "current": c.current, "current_measured": c.current,
                 "pack_voltage": c.pack_voltage if c.pack_voltage is not None else v.sum(axis=1),
-                "ambient": np.full(m, ambient), "ambient_cell": amb_cell,
+                "ambient": np.full(m, ambient),
+                # the ambient a cell alone would follow (csrc/firmware.c filters a changing ambient through
+                # the cells' thermal time constant): a log's ambient is one constant, so it is that constant
+                "ambient_cell": np.full(m, ambient),
                 "read_vmax": read_vmax, "read_vmin": read_vmin, "read_vmax_cell": read_vmax_cell,
                 "read_vmin_cell": read_vmin_cell, "read_tmax": read_tmax, "read_tmin": read_tmin,
                 "read_tmax_cell": read_tmax_cell, "read_tmin_cell": read_tmin_cell,

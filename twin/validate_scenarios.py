@@ -42,16 +42,16 @@ within what the firmware allows (docs/validation.md).
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ExperimentError, ParameterError, ValidationError, suggest
+from .errors import ExperimentError, ParameterError, ValidationError, read_toml, suggest
 from .faults import faults_from_records
 from .params import ParameterSet
-from .units import parse_current, parse_duration
+from .units import parse_current
+from .validate_limits import quantity
 
 SCENARIO_KEYS = ("name", "description", "params", "step", "sensor_delay", "inverter_obeys_limits",
                  "expect_full_charge", "ambient", "skip", "repeat", "parameters", "faults", "drive")
@@ -172,12 +172,7 @@ def load_suite(path) -> list[Scenario]:
 
 def load_file(path) -> list[Scenario]:
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ValidationError(f"cannot read scenario file {p}: {e.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ValidationError(f"{p}: not valid TOML: {e}") from None
+    data = read_toml(p, ValidationError, "scenario file")
     if "scenario" in data:
         if set(data) != {"scenario"} or not isinstance(data["scenario"], list):
             raise ValidationError(f"{p}: a suite file holds only [[scenario]] tables")
@@ -254,19 +249,11 @@ def _skip(value, src: str) -> tuple:
 
 
 def _duration(value, where: str) -> float:
-    try:
-        seconds = parse_duration(value, where)
-    except ParameterError as e:
-        raise ValidationError(str(e)) from None
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValidationError(f"{where}: {value!r} must be a duration of at least 0 s")
-    return seconds
+    return quantity(value, "duration", where)
 
 
 def _flag(value, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(f"{where}: {value!r} must be true or false")
-    return value
+    return quantity(value, "flag", where)
 
 
 def _ambient(value, where: str):
