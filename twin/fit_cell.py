@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import FitError
 from .fit_cell_model import R0_KNOTS, RELATIVE_WEIGHT, CellModel, interp_ext, slope_shape
-from .fit_checks import LOW_RATE, REST_C_RATE, Finding, cell_findings, find_features, status
+from .fit_checks import LOW_RATE, REST_C_RATE, cell_findings, find_features, status
 from .fit_temperature import fit_over_temperatures, record_temperature, temperature_groups
 from .fit_thermal import fit_thermal
 from .fit_model import SOC_GRID, Estimate, FitOutcome, Replay, bench_pack, max_mv, require_scipy, rms_mv, uncertainties
@@ -108,8 +108,7 @@ def fit_cell(records, base: ParameterSet, capacity_ah: float | None = None, rc_p
         mean0 = fixed_ocv[0]
         band0 = (od, oc)
     else:
-        mean0 = _initial_ocv(prepared, r0_guess)
-        band0 = _initial_band(prepared, r0_guess, mean0)
+        mean0, band0 = _initial_ocv(prepared, r0_guess)
     for p in prepared:
         rec = by_name[p.name]
         if p.unplaced:
@@ -411,45 +410,32 @@ def _knot_values(socs, values, knots):
     return np.array(out)
 
 
-def _initial_ocv(prepared, r0) -> np.ndarray:
-    """Mean OCV on SOC_GRID: the absolute records' voltages corrected by R0, averaged per SOC bin over
-    both directions, gaps filled by interpolation."""
-    socs, vs = [], []
-    for p in prepared:
-        if p.role == "absolute" and not p.unplaced:
-            socs.append(p.soc)
-            vs.append(p.voltage - np.interp(p.soc, SOC_GRID, r0) * p.current)
-    if not socs:
+def _initial_ocv(prepared, r0) -> tuple:
+    """Mean OCV on SOC_GRID, and the band (lower, upper) a rest may sit in: the absolute records'
+    voltages corrected by R0, averaged per SOC bin over both directions (gaps filled by interpolation),
+    and over discharging and charging alone (where one direction has no data, the mean). Hysteresis:
+    after a discharge a rest sits near the lower branch, after a charge near the upper."""
+    used = [p for p in prepared if p.role == "absolute" and not p.unplaced]
+    if not used:
         raise FitError("no record gives the OCV at a known SOC: state the initial SOC of the low-rate test with --initial-soc")
-    s, v = np.concatenate(socs), np.concatenate(vs)
-    idx = np.clip(np.round(s * (len(SOC_GRID) - 1)).astype(int), 0, len(SOC_GRID) - 1)
+    soc = np.concatenate([p.soc for p in used])
+    v = np.concatenate([p.voltage - np.interp(p.soc, SOC_GRID, r0) * p.current for p in used])
+    sign = np.sign(np.concatenate([p.current for p in used]))
+    means, have = _bin_means(soc, v)
+    mean = np.interp(SOC_GRID, SOC_GRID[have], means[have])
+    branches = []
+    for d in (-1.0, 1.0):  # discharging, charging
+        m, h = _bin_means(soc[sign == d], v[sign == d])
+        branches.append(np.where(h, m, mean))
+    lower, upper = branches
+    return mean, (np.minimum(lower, mean), np.maximum(upper, mean))
+
+
+def _bin_means(soc, v):
+    """Mean of v per SOC_GRID bin (nearest grid point), and which bins hold any sample."""
+    idx = np.clip(np.round(soc * (len(SOC_GRID) - 1)).astype(int), 0, len(SOC_GRID) - 1)
     sums, counts = np.bincount(idx, v, len(SOC_GRID)), np.bincount(idx, None, len(SOC_GRID))
-    have = counts > 0
-    return np.interp(SOC_GRID, SOC_GRID[have], sums[have] / counts[have])
-
-
-def _initial_band(prepared, r0, mean) -> tuple:
-    """(lower, upper) OCV on SOC_GRID: the absolute records' R0-corrected voltages while discharging and
-    while charging, per SOC bin; where one direction has no data, the mean. A rest may sit anywhere
-    between them (hysteresis: after a discharge near the lower branch, after a charge near the upper)."""
-    out = []
-    for sign in (-1.0, 1.0):
-        socs, vs = [], []
-        for p in prepared:
-            if p.role == "absolute" and not p.unplaced:
-                on = np.sign(p.current) == sign
-                socs.append(p.soc[on])
-                vs.append((p.voltage - np.interp(p.soc, SOC_GRID, r0) * p.current)[on])
-        s, v = np.concatenate(socs), np.concatenate(vs)
-        if not len(s):
-            out.append(mean)
-            continue
-        idx = np.clip(np.round(s * (len(SOC_GRID) - 1)).astype(int), 0, len(SOC_GRID) - 1)
-        sums, counts = np.bincount(idx, v, len(SOC_GRID)), np.bincount(idx, None, len(SOC_GRID))
-        have = counts > 0
-        out.append(np.where(have, sums / np.maximum(counts, 1), mean))
-    lower, upper = out
-    return np.minimum(lower, mean), np.maximum(upper, mean)
+    return sums / np.maximum(counts, 1), counts > 0
 
 
 def _check_rests(p: Prepared, rec, mean, q) -> None:
