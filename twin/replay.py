@@ -256,26 +256,21 @@ def replay_fleet(paths, mapping=None, params=None, workers: int | None = None, s
             raise LogError("a Dask scheduler needs dask.distributed: pip install 'twin[fleet]'") from None
         with Client(scheduler) as client:
             futures = client.map(replay_dict, paths, mapping=mapping, params=params, pure=False)
-            results = []
-            for k, fut in enumerate(futures):
-                results.append(fut.result())
-                if progress:
-                    progress(k + 1, len(paths))
-            return results
+            return _gather([f.result for f in futures], progress)
     if workers == 1 or len(paths) == 1:
-        out = []
-        for k, p in enumerate(paths):
-            out.append(replay_dict(p, mapping, params))
-            if progress:
-                progress(k + 1, len(paths))
-        return out
+        return _gather([lambda p=p: replay_dict(p, mapping, params) for p in paths], progress)
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(replay_dict, p, mapping, params) for p in paths]
-        out = []
-        for k, f in enumerate(futures):
-            out.append(f.result())
-            if progress:
-                progress(k + 1, len(paths))
-        return out
+        return _gather([f.result for f in futures], progress)
+
+
+def _gather(results, progress) -> list:
+    """Call each of `results` (a log's result, when ready) in order, telling progress(done, total)."""
+    out = []
+    for k, result in enumerate(results):
+        out.append(result())
+        if progress:
+            progress(k + 1, len(results))
+    return out
