@@ -146,7 +146,7 @@ def main(argv=None):
     ref16 = reference_c_rate(16, 2_000_000 if not args.quick else 300_000)
     ref1000 = reference_c_rate(1000, 30_000 if not args.quick else 5_000)
     if ref16:
-        print(f"reference, minimal hand-written 2-RC C loop (constant parameters, no tables, no thermal, no BMS):")
+        print("reference, minimal hand-written 2-RC C loop (constant parameters, no tables, no thermal, no BMS):")
         print(f"     16 cells: {ref16:10.3g} cell-steps/s  (twin is {ref16 / rates[16]:.1f}x slower)")
         print(f"   1000 cells: {ref1000:10.3g} cell-steps/s  (twin is {ref1000 / rates[1000]:.1f}x slower)")
     pb = pybamm_rate(profile)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.logs import CanonicalWriter, LogReader
+from twin.logs import LogReader
 from twin.replay import detector_parameters, replay
 from twin.params import build_kernel
 from twin.scenarios import LogScenario, simulate_log

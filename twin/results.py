@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .spec import load_spec
 
 PROTECTIONS = (
     "cell_overvoltage", "cell_undervoltage", "charge_overcurrent", "discharge_overcurrent",
