@@ -9,6 +9,8 @@
 #define TWIN_DET_BOTTOM 2 /* the bottom knee */
 
 double twin_median_of(const double *values, int n, double *scratch);
+/* The same for finite values, faster for up to 16 (scratch: n values, used beyond 16). */
+double twin_median_of_finite(const double *values, int n, double *scratch);
 double twin_mad_of(const double *values, int n, double *s1, double *s2);
 void twin_raise_flag(double *flag, double *when, int i, double t);
 

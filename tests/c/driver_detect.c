@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect.h" /* twin_median_of_finite, checked against twin_median_of */
 #include "driver.h"
 
 typedef struct bms_log {
@@ -504,6 +505,29 @@ static void reset_midway(const driver_variant *v, const bms_log *log)
     pack_close(&dp);
 }
 
+/* The per-sample median (a sorting network up to 16 values) against quickselect: every size up to
+ * 20, readings on a coarse step so that ties abound, negative values and zeros of both signs. */
+static void check_median(void)
+{
+    unsigned long long state = 12345;
+    double v[20], scratch[20];
+    int n, trial, i;
+    driver_scenario("detector: the per-sample median against quickselect");
+    for (n = 1; n <= 20; ++n)
+        for (trial = 0; trial < 2000; ++trial) {
+            const int levels = 1 + trial % 7;
+            double a, b;
+            for (i = 0; i < n; ++i) {
+                state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+                v[i] = (double)((int)((state >> 33) % (unsigned long long)levels) - levels / 2) * (trial % 3 ? 1e-3 : 1.0);
+                if (v[i] == 0.0 && (state >> 20) % 2) v[i] = -0.0;
+            }
+            a = twin_median_of_finite(v, n, scratch);
+            b = twin_median_of(v, n, scratch);
+            CHECK(a == b, "median of %d values: %.17g by the network, %.17g by quickselect", n, a, b);
+        }
+}
+
 /* Small packs: every scenario, the long log fed three ways. A big pack (the sizes are the test there):
  * the kernel's log, each kind of spoiled log once, the constant and tiny ones, one limit setting. */
 void run_detector_scenarios(const driver_variant *v)
@@ -513,6 +537,7 @@ void run_detector_scenarios(const driver_variant *v)
     const double dt = big ? 60.0 : 10.0;
     bms_log base, spoiled;
     size_t k;
+    check_median();
     driver_scenario("detector: making the log");
     base = make_log(v, cycles, dt);
 
