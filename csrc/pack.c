@@ -12,6 +12,11 @@
 
 static size_t align8(size_t x) { return (x + 7u) & ~(size_t)7u; }
 
+/* The cached bilinear coefficients (see refill_coefficients), by blocks of TWIN_LANES cells: a
+ * block holds TWIN_COEF_PLANES planes of TWIN_LANES values. The last block is padded. */
+#define COEF_BLOCK ((size_t)TWIN_COEF_PLANES * TWIN_LANES)
+static size_t coef_doubles(int n) { return COEF_BLOCK * (((size_t)n + TWIN_LANES - 1) / TWIN_LANES); }
+
 #define TWIN_X_COUNT(name) +1
 #define N_INTERNAL_ARRAYS (0 TWIN_INTERNAL_ARRAYS(TWIN_X_COUNT))
 
@@ -21,8 +26,8 @@ size_t twin_pack_block_size(int n)
     if (n < 1) return 0;
     cells = (size_t)n;
     return align8(sizeof(twin_settings)) + align8(sizeof(twin_pack_vars)) + align8(sizeof(twin_internal)) +
-           (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_COEF_PLANES + TWIN_DET_PLANES) * cells *
-               sizeof(double) +
+           (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_DET_PLANES) * cells * sizeof(double) +
+           coef_doubles(n) * sizeof(double) +
            align8(cells * sizeof(int));
 }
 
@@ -48,7 +53,7 @@ twin_status twin_pack_bind(twin_pack *p, int n, void *block, size_t size)
     TWIN_INTERNAL_ARRAYS(TWIN_X_BIND)
 #undef TWIN_X_BIND
     p->coef = (double *)at;
-    at += (size_t)TWIN_COEF_PLANES * (size_t)n * sizeof(double);
+    at += coef_doubles(n) * sizeof(double);
     p->det_planes = (double *)at;
     at += (size_t)TWIN_DET_PLANES * (size_t)n * sizeof(double);
     p->order = (int *)at;
@@ -378,32 +383,37 @@ static inline double locate(const table_grid *g, double soc, double temp, double
 }
 
 /* Bilinear interpolation, v = c0 + ws c1 + wt (c2 + ws c3) on the table cell the SOC and temperature
- * fall in. A cell stays in one table cell for many steps, so its coefficients are kept (for every
- * interpolated column, planes c0..c3 of n values each) and refilled only when it moves to another
- * table cell: the per-step work is then contiguous and vectorizes, where gathering four table
- * corners per column does not. */
-static void refill_coefficients(const twin_tables *t, int n, int ncoef_cols, int i, double base, double *coef)
+ * fall in. A cell stays in one table cell for many steps, so its coefficients are kept and refilled
+ * only when it moves to another table cell: the per-step work is then contiguous and vectorizes,
+ * where gathering four table corners per column does not. They are kept by blocks of TWIN_LANES
+ * cells (coefficient j of column c of the cell in lane l at block[(4 c + j) TWIN_LANES + l]), so
+ * that a pass over a block reads all of them at fixed offsets from one pointer: with a plane of n
+ * cells per coefficient the loop needed a register per plane, and spilled them. */
+static double *coef_block(double *coef, int i) { return coef + COEF_BLOCK * (size_t)(i / TWIN_LANES); }
+
+static void refill_coefficients(const twin_tables *t, int ncoef_cols, int i, double base, double *coef)
 {
     const long step_s = twin_table_columns(t->n_rc);
     const long step_t = t->n_temp > 1 ? (long)t->n_soc * step_s : 0;
     const long b = (long)base;
-    const size_t plane = (size_t)n;
+    double *blk = coef_block(coef, i) + i % TWIN_LANES;
     int c;
     for (c = 0; c < ncoef_cols; ++c) {
         const double *v = t->values + c;
         const double v00 = v[b], v01 = v[b + step_s], v10 = v[b + step_t], v11 = v[b + step_t + step_s];
-        double *k = coef + (size_t)(4 * c) * plane + (size_t)i;
+        double *k = blk + 4 * c * TWIN_LANES;
         k[0] = v00;
-        k[plane] = v01 - v00;
-        k[2 * plane] = v10 - v00;
-        k[3 * plane] = (v11 - v10) - (v01 - v00);
+        k[TWIN_LANES] = v01 - v00;
+        k[2 * TWIN_LANES] = v10 - v00;
+        k[3 * TWIN_LANES] = (v11 - v10) - (v01 - v00);
     }
 }
 
-/* One table column of cell i from its cached coefficients. */
-static inline double bilinear(const double *coef, size_t n, int i, double ws, double wt)
+/* Table column c of the cell in lane l of a coefficient block. */
+static inline double bilinear(const double *blk, int c, size_t l, double ws, double wt)
 {
-    return coef[i] + ws * coef[n + i] + wt * (coef[2 * n + i] + ws * coef[3 * n + i]);
+    const double *k = blk + 4 * c * TWIN_LANES + l;
+    return k[0] + ws * k[TWIN_LANES] + wt * (k[2 * TWIN_LANES] + ws * k[3 * TWIN_LANES]);
 }
 
 /* Number of table columns that need interpolation (time constants that are the same over the
@@ -418,25 +428,26 @@ static int interpolated_columns(const twin_pack *p)
 
 /* The arrays the lookup reads and writes. */
 typedef struct lookup_arrays {
-    size_t n;
     double m0;
-    const double *coef, *scale, *r_fault, *h, *hs, *cur, *v1, *v2, *v3, *temp, *meas_v, *meas_t;
-    double *r0, *ocv, *volt, *res_v, *res_t, *rc_r[TWIN_MAX_RC], *rc_tau[TWIN_MAX_RC];
+    const double *scale, *r_fault, *h, *hs, *cur, *v1, *v2, *v3, *temp, *meas_v, *meas_t;
+    const double *target, *alpha, *soc, *key;
+    double *r0, *ocv, *volt, *res_v, *res_t, *rc_r[TWIN_MAX_RC], *rc_tau[TWIN_MAX_RC], *temp_rw, *base;
 } lookup_arrays;
 
 static lookup_arrays lookup_arrays_of(twin_pack *p)
 {
     lookup_arrays a;
-    a.n = (size_t)p->n;
     a.m0 = p->s->cell_hysteresis_instantaneous;
-    a.coef = p->coef, a.scale = p->x.r_scale, a.r_fault = p->c.fault_series_resistance;
+    a.scale = p->x.r_scale, a.r_fault = p->c.fault_series_resistance;
     a.h = p->c.cell_hysteresis, a.hs = p->c.cell_hysteresis_sign, a.cur = p->c.cell_current;
     a.v1 = p->c.cell_rc_voltage_1, a.v2 = p->c.cell_rc_voltage_2, a.v3 = p->c.cell_rc_voltage_3;
     a.temp = p->c.cell_temperature, a.meas_v = p->c.measured_cell_voltage, a.meas_t = p->c.measured_temperature;
+    a.target = p->x.heat_scratch, a.alpha = p->x.thermal_alpha, a.soc = p->c.cell_soc, a.key = p->x.lookup_key;
     a.r0 = p->x.r0, a.ocv = p->c.cell_ocv, a.volt = p->c.cell_voltage;
     a.res_v = p->c.residual_cell_voltage, a.res_t = p->c.residual_temperature;
     a.rc_r[0] = p->x.rc_r1, a.rc_r[1] = p->x.rc_r2, a.rc_r[2] = p->x.rc_r3;
     a.rc_tau[0] = p->x.rc_tau1, a.rc_tau[1] = p->x.rc_tau2, a.rc_tau[2] = p->x.rc_tau3;
+    a.temp_rw = p->c.cell_temperature, a.base = p->x.lookup_base;
     return a;
 }
 
@@ -445,19 +456,17 @@ static lookup_arrays lookup_arrays_of(twin_pack *p)
  * range (wse: an over-charged cell keeps rising, an over-discharged one keeps falling);
  * resistances and time constants stay flat (ws). A pure function of its inputs, so that a cell
  * can be done again after its coefficients were refilled. */
-TWIN_INLINE_BODY void cell_values(const lookup_arrays *a, int i, const int n_rc, const int tau_table,
-                                  const int outputs, double ws, double wse, double wt)
+TWIN_INLINE_BODY void cell_values(const lookup_arrays *a, const double *blk, size_t l, size_t i, const int n_rc,
+                                  const int tau_table, const int outputs, double ws, double wse, double wt)
 {
-    const size_t plane = 4 * a->n;
-    const double *coef = a->coef;
-    const double oc = bilinear(coef + TWIN_COL_OCV_CHARGE * plane, a->n, i, wse, wt);
-    const double od = bilinear(coef + TWIN_COL_OCV_DISCHARGE * plane, a->n, i, wse, wt);
-    const double r = bilinear(coef + TWIN_COL_R0 * plane, a->n, i, ws, wt) * a->scale[i] + a->r_fault[i];
+    const double oc = bilinear(blk, TWIN_COL_OCV_CHARGE, l, wse, wt);
+    const double od = bilinear(blk, TWIN_COL_OCV_DISCHARGE, l, wse, wt);
+    const double r = bilinear(blk, TWIN_COL_R0, l, ws, wt) * a->scale[i] + a->r_fault[i];
     int k;
     a->r0[i] = r;
     for (k = 0; k < n_rc; ++k) {
-        a->rc_r[k][i] = bilinear(coef + (size_t)TWIN_COL_R(k) * plane, a->n, i, ws, wt) * a->scale[i];
-        if (tau_table) a->rc_tau[k][i] = bilinear(coef + (size_t)TWIN_COL_TAU(n_rc, k) * plane, a->n, i, ws, wt);
+        a->rc_r[k][i] = bilinear(blk, TWIN_COL_R(k), l, ws, wt) * a->scale[i];
+        if (tau_table) a->rc_tau[k][i] = bilinear(blk, TWIN_COL_TAU(n_rc, k), l, ws, wt);
     }
     if (outputs) {
         const double o = twin_ocv(oc, od, a->h[i], a->m0, a->hs[i]);
@@ -484,9 +493,9 @@ static void redo_moved_cells(twin_pack *p, const lookup_arrays *a, int start, in
         double ws, wse, wt;
         if (base[i] == key[i]) continue;
         key[i] = base[i];
-        refill_coefficients(t, p->n, ncols, i, base[i], p->coef);
+        refill_coefficients(t, ncols, i, base[i], p->coef);
         locate(&g, soc[i], temp[i], &ws, &wse, &wt);
-        cell_values(a, i, t->n_rc, tau_table, outputs, ws, wse, wt);
+        cell_values(a, coef_block(p->coef, i), (size_t)(i % TWIN_LANES), (size_t)i, t->n_rc, tau_table, outputs, ws, wse, wt);
     }
 }
 
@@ -504,7 +513,7 @@ static void lookup_cells(twin_pack *p, int outputs)
     for (i = 0; i < n; ++i) {
         double ws, wse, wt;
         p->x.lookup_base[i] = locate(&g, p->c.cell_soc[i], p->c.cell_temperature[i], &ws, &wse, &wt);
-        cell_values(&a, i, t->n_rc, tau_table, outputs, ws, wse, wt);
+        cell_values(&a, coef_block(p->coef, i), (size_t)(i % TWIN_LANES), (size_t)i, t->n_rc, tau_table, outputs, ws, wse, wt);
     }
     redo_moved_cells(p, &a, 0, n, outputs);
 }
@@ -514,27 +523,41 @@ static void lookup_cells(twin_pack *p, int outputs)
  * and outputs follow. The pass goes by blocks of cells; in a block where a cell moved to another
  * table cell, those cells are done again with their coefficients refilled. n_rc and tau_table are
  * constants at each call site, so that the loop unrolls over the columns and vectorizes. */
+TWIN_INLINE_BODY int lookup_lanes(const lookup_arrays *a, const table_grid *g, const double *blk, int start,
+                                  const int lanes, const int n_rc, const int tau_table)
+{
+    const double *target = a->target, *alpha = a->alpha, *soc = a->soc, *key = a->key;
+    double *temp = a->temp_rw, *base = a->base;
+    double moved = 0.0; /* a double, not an int: one vector width for the whole loop */
+    size_t l;
+    /* indices in size_t: the build wraps signed overflow (-fwrapv), and an int index that may
+       wrap is not an affine address, which keeps the loop from vectorizing */
+    TWIN_NO_UNROLL
+    TWIN_IVDEP
+    for (l = 0; l < (size_t)lanes; ++l) {
+        const size_t i = (size_t)start + l;
+        double ws, wse, wt;
+        temp[i] = target[i] + (temp[i] - target[i]) * alpha[i];
+        base[i] = locate(g, soc[i], temp[i], &ws, &wse, &wt);
+        moved = base[i] != key[i] ? 1.0 : moved;
+        cell_values(a, blk, l, i, n_rc, tau_table, 1, ws, wse, wt);
+    }
+    return moved != 0.0;
+}
+
 TWIN_INLINE_BODY void step_lookup_body(twin_pack *p, const int n_rc, const int tau_table)
 {
-    enum { BLOCK = 64 };
+    enum { BLOCK = 16 * TWIN_LANES };
     const int n = p->n;
     const table_grid g = grid_of(&p->tables);
     const lookup_arrays a = lookup_arrays_of(p);
-    const double *target = p->x.heat_scratch, *alpha = p->x.thermal_alpha, *soc = p->c.cell_soc;
-    const double *key = p->x.lookup_key;
-    double *temp = p->c.cell_temperature, *base = p->x.lookup_base;
-    int start, i;
+    int start, b;
     for (start = 0; start < n; start += BLOCK) {
         const int end = start + BLOCK < n ? start + BLOCK : n;
         int moved = 0;
-        TWIN_IVDEP
-        for (i = start; i < end; ++i) {
-            double ws, wse, wt;
-            temp[i] = target[i] + (temp[i] - target[i]) * alpha[i];
-            base[i] = locate(&g, soc[i], temp[i], &ws, &wse, &wt);
-            moved = base[i] != key[i] ? 1 : moved;
-            cell_values(&a, i, n_rc, tau_table, 1, ws, wse, wt);
-        }
+        for (b = start; b + TWIN_LANES <= end; b += TWIN_LANES)
+            moved |= lookup_lanes(&a, &g, coef_block(p->coef, b), b, TWIN_LANES, n_rc, tau_table);
+        if (b < end) moved |= lookup_lanes(&a, &g, coef_block(p->coef, b), b, end - b, n_rc, tau_table);
         if (moved) redo_moved_cells(p, &a, start, end, 1);
     }
 }
@@ -557,32 +580,71 @@ TWIN_VECTOR_CLONES static void step_lookup(twin_pack *p)
 }
 #undef LOOKUP_CASE
 
-static void pack_outputs(twin_pack *p)
+/* Pack sums and extremes. Kept in LANES running partials, one per cell position modulo LANES and
+ * combined in a fixed order at the end, so that the loop vectorizes (a single running sum is a
+ * serial chain of additions) and its result does not depend on the vector width the build picked.
+ * A cell without a temperature sensor reads NaN, which compares false and so is never an extreme. */
+#define LANES 4
+TWIN_VECTOR_CLONES static void pack_outputs(twin_pack *p)
 {
     twin_pack_vars *v = p->v;
-    double sum_v = 0.0, sum_soc = 0.0, vmax = -HUGE_VAL, vmin = HUGE_VAL, smax = -HUGE_VAL, smin = HUGE_VAL;
-    double tmax = -HUGE_VAL, tmin = HUGE_VAL;
-    int i;
-    for (i = 0; i < p->n; ++i) {
-        double vm = p->c.cell_voltage_measured[i], soc = p->c.cell_soc[i], tm = p->c.cell_temperature_measured[i];
-        sum_v += p->c.cell_voltage[i];
-        sum_soc += soc;
-        vmax = vm > vmax ? vm : vmax;
-        vmin = vm < vmin ? vm : vmin;
-        smax = soc > smax ? soc : smax;
-        smin = soc < smin ? soc : smin;
-        tmax = tm > tmax ? tm : tmax; /* a cell without a sensor reads NaN, which compares false */
-        tmin = tm < tmin ? tm : tmin;
+    const double *volt = p->c.cell_voltage, *vmeas = p->c.cell_voltage_measured, *soc = p->c.cell_soc;
+    const double *tmeas = p->c.cell_temperature_measured;
+    double sv[LANES], ss[LANES], vx[LANES], vn[LANES], sx[LANES], sn[LANES], tx[LANES], tn[LANES];
+    double sum_v, sum_soc, vmax, vmin, smax, smin, tmax, tmin;
+    const int n = p->n, whole = n - n % LANES;
+    int i, l;
+    for (l = 0; l < LANES; ++l) {
+        sv[l] = ss[l] = 0.0;
+        vx[l] = sx[l] = tx[l] = -HUGE_VAL;
+        vn[l] = sn[l] = tn[l] = HUGE_VAL;
     }
-    v->pack_voltage = sum_v + v->pack_applied_current * p->s->pack_busbar_resistance * (double)(p->n - 1);
+    for (i = 0; i < whole; i += LANES) {
+        const double *bv = volt + i, *bm = vmeas + i, *bs = soc + i, *bt = tmeas + i;
+        TWIN_NO_UNROLL
+        for (l = 0; l < LANES; ++l) {
+            sv[l] += bv[l];
+            ss[l] += bs[l];
+            vx[l] = bm[l] > vx[l] ? bm[l] : vx[l];
+            vn[l] = bm[l] < vn[l] ? bm[l] : vn[l];
+            sx[l] = bs[l] > sx[l] ? bs[l] : sx[l];
+            sn[l] = bs[l] < sn[l] ? bs[l] : sn[l];
+            tx[l] = bt[l] > tx[l] ? bt[l] : tx[l];
+            tn[l] = bt[l] < tn[l] ? bt[l] : tn[l];
+        }
+    }
+    for (l = 0; i + l < n; ++l) {
+        const double vm = vmeas[i + l], s = soc[i + l], tm = tmeas[i + l];
+        sv[l] += volt[i + l];
+        ss[l] += s;
+        vx[l] = vm > vx[l] ? vm : vx[l];
+        vn[l] = vm < vn[l] ? vm : vn[l];
+        sx[l] = s > sx[l] ? s : sx[l];
+        sn[l] = s < sn[l] ? s : sn[l];
+        tx[l] = tm > tx[l] ? tm : tx[l];
+        tn[l] = tm < tn[l] ? tm : tn[l];
+    }
+    sum_v = (sv[0] + sv[1]) + (sv[2] + sv[3]);
+    sum_soc = (ss[0] + ss[1]) + (ss[2] + ss[3]);
+    vmax = vx[0], vmin = vn[0], smax = sx[0], smin = sn[0], tmax = tx[0], tmin = tn[0];
+    for (l = 1; l < LANES; ++l) {
+        vmax = vx[l] > vmax ? vx[l] : vmax;
+        vmin = vn[l] < vmin ? vn[l] : vmin;
+        smax = sx[l] > smax ? sx[l] : smax;
+        smin = sn[l] < smin ? sn[l] : smin;
+        tmax = tx[l] > tmax ? tx[l] : tmax;
+        tmin = tn[l] < tmin ? tn[l] : tmin;
+    }
+    v->pack_voltage = sum_v + v->pack_applied_current * p->s->pack_busbar_resistance * (double)(n - 1);
     v->pack_max_cell_voltage = vmax;
     v->pack_min_cell_voltage = vmin;
     v->pack_cell_voltage_spread = vmax - vmin;
-    v->pack_soc = sum_soc / (double)p->n;
+    v->pack_soc = sum_soc / (double)n;
     v->pack_soc_spread = smax - smin;
     v->pack_max_temperature = tmax == -HUGE_VAL ? NAN : tmax;
     v->pack_min_temperature = tmin == HUGE_VAL ? NAN : tmin;
 }
+#undef LANES
 
 void twin_apply_events(twin_pack *p)
 {
@@ -868,8 +930,6 @@ static double hold_current(const twin_pack *p, const twin_drive *d, double dt)
     const int n_rc = p->tables.n_rc, n = p->n;
     const double limit = d->current_limit;
     const double *r[3], *tau[3], *vk[3];
-    const size_t plane = 4 * (size_t)n;
-    const double *slope_c = p->coef + TWIN_COL_OCV_CHARGE * plane + n, *slope_d = p->coef + TWIN_COL_OCV_DISCHARGE * plane + n;
     const table_grid g = grid_of(&p->tables);
     double best = limit > 0.0 ? HUGE_VAL : -HUGE_VAL, sum_a = 0.0, sum_b = 0.0, current;
     int i, k;
@@ -883,8 +943,12 @@ static double hold_current(const twin_pack *p, const twin_drive *d, double dt)
         /* OCV slope of the present table segment (dOCV/dSOC), so the hold also anticipates the
            OCV rise over the step, which reaches a mV per second on a steep knee */
         locate(&g, p->c.cell_soc[i], p->c.cell_temperature[i], &ws, &wse, &wt);
-        sc = slope_c[i] + wt * slope_c[i + 2 * n];
-        sd = slope_d[i] + wt * slope_d[i + 2 * n];
+        {
+            const double *blk = coef_block(p->coef, i) + i % TWIN_LANES;
+            const double *kc = blk + 4 * TWIN_COL_OCV_CHARGE * TWIN_LANES, *kd = blk + 4 * TWIN_COL_OCV_DISCHARGE * TWIN_LANES;
+            sc = kc[TWIN_LANES] + wt * kc[3 * TWIN_LANES];
+            sd = kd[TWIN_LANES] + wt * kd[3 * TWIN_LANES];
+        }
         slope = (0.5 * (1.0 + h) * sc + 0.5 * (1.0 - h) * sd) / p->tables.soc_step;
         a = p->c.cell_ocv[i];
         b = p->x.r0[i] + slope * dt * p->x.inv_capacity[i];

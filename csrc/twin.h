@@ -27,6 +27,7 @@
 #define TWIN_N_PROTECTIONS 8
 #define TWIN_MESSAGE_SIZE 512
 #define TWIN_COEF_PLANES (4 * (3 + 2 * TWIN_MAX_RC))
+#define TWIN_LANES 4 /* cells per block of the cached table coefficients */
 #define TWIN_DET_RING 5    /* flat blocks averaged at each end of a measured stretch */
 #define TWIN_DET_KINDS 3   /* landmark kinds: plateau step, top knee, bottom knee */
 #define TWIN_DET_BASE 9    /* per kind: baseline, calm time, calm bleed, previous rho and time, confirmed,
@@ -167,7 +168,7 @@ typedef struct twin_pack {
     twin_internal *in;          /* in the block */
     twin_cell_arrays c;         /* spec'd per-cell arrays, in the block */
     twin_internal_arrays x;     /* internal per-cell arrays, in the block */
-    double *coef;               /* bilinear coefficients: TWIN_COEF_PLANES planes of n, in the block */
+    double *coef;               /* bilinear coefficients: TWIN_COEF_PLANES planes per block of TWIN_LANES cells */
     double *det_planes;         /* detector: TWIN_DET_PLANES planes of n (detect_charge.c), in the block */
     int *order;                 /* scratch for sorting cells, in the block */
     void *block;

@@ -44,6 +44,14 @@
 #define TWIN_IVDEP
 #endif
 
+/* Before a short loop over vector lanes: kept a loop, not unrolled into scalar statements, so that
+ * the loop vectorizer (which handles the lane-wise selects) rather than block vectorization sees it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TWIN_NO_UNROLL _Pragma("GCC unroll 1")
+#else
+#define TWIN_NO_UNROLL
+#endif
+
 static inline double twin_exp(double x)
 {
     const double log2e = 1.4426950408889634074;

@@ -7,7 +7,7 @@
 #include "model.h"
 
 #define STATE_MAGIC "TWINFMU"
-#define STATE_LAYOUT 1u
+#define STATE_LAYOUT 2u /* 2: the kernel caches table coefficients by blocks of cells */
 
 /* Whole internal steps within this fraction of a step of h count as whole (h / dt rounding), and
  * a shorter last step below it is dropped: the communication time stays exact either way. */

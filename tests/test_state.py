@@ -28,6 +28,15 @@ def test_state_of_another_pack_size_is_refused(default_params):
         Pack(default_params).restore(b"garbage")
 
 
+def test_state_of_another_memory_layout_is_refused(default_params):
+    """A state saved before the kernel cached its table coefficients by blocks of cells (layout 1)
+    would be read with wrong table values: it is refused, saying why."""
+    saved = Pack(default_params).state()
+    older = saved.replace(b"TWINSTATE2", b"TWINSTATE1", 1)
+    with pytest.raises(KernelError, match="another memory layout"):
+        Pack(default_params).restore(older)
+
+
 def test_reset_starts_over(default_params):
     pack = Pack(default_params)
     before = pack["cell.voltage"].copy()

@@ -19,7 +19,7 @@ STOP_REASONS = ("steps", "max_cell_voltage", "min_cell_voltage", "max_pack_volta
                 "current", "spread", "protection")
 DRIVE_KINDS = {"profile": TWIN_DRIVE_PROFILE, "current": TWIN_DRIVE_CURRENT, "power": TWIN_DRIVE_POWER,
                "cell_voltage": TWIN_DRIVE_CELL_VOLTAGE, "pack_voltage": TWIN_DRIVE_PACK_VOLTAGE}
-_STATE_MAGIC = b"TWINSTATE1"
+_STATE_MAGIC = b"TWINSTATE2"  # the digit: the pack block's layout (2: coefficient cache by blocks of cells)
 
 
 def block_size(int n_cells):
@@ -266,6 +266,9 @@ cdef class Kernel:
     def set_state(self, bytes state):
         head = len(_STATE_MAGIC) + 4
         if not state.startswith(_STATE_MAGIC):
+            if state.startswith(b"TWINSTATE"):
+                raise KernelError("the saved state is from a version of twin with another memory layout; "
+                                  "save the twin's state again with this version")
             raise KernelError("this is not a saved twin state")
         n = int.from_bytes(state[len(_STATE_MAGIC):head], "little")
         if n != self.n or len(state) - head != self._block.nbytes:
