@@ -253,3 +253,135 @@ def test_resolution_must_be_a_decimal_step_of_a_stored_channel(tmp_path):
         write_canonical(tmp_path / "a.h5", [0.0], [0.0], [[3.3]], resolution={"cell_voltage": 0.002})
     with pytest.raises(LogError, match="only current, cell_voltage"):
         write_canonical(tmp_path / "b.h5", [0.0], [0.0], [[3.3]], resolution={"time": 0.001})
+
+
+# --- integer-coded readings (twin/log_packing.py) and older logs -------------------------------------
+
+STEPS = {"cell_voltage": 0.001, "temperature": 0.1, "current": 0.001, "pack_voltage": 0.001}
+
+
+def test_readings_on_a_step_are_stored_as_counts_and_read_back_on_that_step(tmp_path):
+    """mV and 0.1 degC fit int16, mA and the pack's mV need int32; each says what a count is worth.
+    A reading on the step reads back as the step times the count (the nearest double, within one
+    ulp of the decimal); one off the step is rounded to it; a missing one is missing_value, bridged."""
+    path = tmp_path / "log.h5"
+    t, current, volts, temps, balancing = _canonical(path, resolution=STEPS)
+    with h5py.File(path) as f:
+        kinds = {k: (f[k].dtype, f[k].attrs["scale_factor"], f[k].attrs["missing_value"]) for k in STEPS}
+        assert f["balancing"].dtype == np.int8 and "scale_factor" not in f["balancing"].attrs
+        assert f["cell_voltage"].attrs["unit"] == "V" and f["cell_voltage"].shuffle is False
+    assert kinds == {"cell_voltage": (np.int16, 0.001, -32768), "temperature": (np.int16, 0.1, -32768),
+                     "current": (np.int32, 0.001, -2**31), "pack_voltage": (np.int32, 0.001, -2**31)}
+    info, x = _read_all(path)
+    np.testing.assert_array_equal(x["cell_voltage"], np.rint(volts * 1000) * 0.001)
+    np.testing.assert_allclose(x["cell_voltage"], volts, atol=0.0005 + 1e-12, rtol=0)
+    np.testing.assert_allclose(x["temperature"], temps, atol=0.05 + 1e-12, rtol=0)
+    np.testing.assert_allclose(x["current"], current, atol=0.0005 + 1e-12, rtol=0)
+    np.testing.assert_array_equal(x["balancing"], balancing)
+    np.testing.assert_array_equal(x["time"], t)
+
+    v = np.full((300, 3), 3.3)
+    v[100:105, 2] = np.nan
+    write_canonical(path, np.arange(300.0), np.zeros(300), v, resolution=STEPS)
+    with h5py.File(path) as f:
+        assert (f["cell_voltage"][100:105, 2] == -32768).all()
+    _, x = _read_all(path)
+    assert np.isnan(x["cell_voltage"][100:105, 2]).all() and np.isfinite(x["cell_voltage"]).sum() == 900 - 5
+    v[100:160, 2] = np.nan
+    write_canonical(path, np.arange(300.0), np.zeros(300), v, resolution=STEPS)
+    assert "cell_voltage[:, 2] (/cell_voltage) has 60 non-numbers in a row from sample 100" in _error(path)
+
+
+def test_a_reading_that_does_not_fit_its_counts_is_refused_when_written(tmp_path):
+    with pytest.raises(LogError, match=r"cell_voltage: 40\.0 at sample 1, column 0 does not fit int16 counts of 0\.001"):
+        write_canonical(tmp_path / "a.h5", [0.0, 1.0], [0.0, 0.0], [[3.3], [40.0]], resolution=STEPS)
+    with pytest.raises(LogError, match="current: inf at sample 1 does not fit int32"):
+        write_canonical(tmp_path / "b.h5", [0.0, 1.0], [0.0, np.inf], [[3.3], [3.3]], resolution=STEPS)
+
+
+def test_older_logs_in_float32_and_through_the_scale_offset_filter_read_as_before(tmp_path):
+    """What twin wrote before integer coding: float32, gzip and shuffle, with or without HDF5's
+    scale-offset filter. Each reading is the stored float32, widened: exactly what it always was."""
+    t, current, volts, temps, balancing = (np.arange(500.0), np.round(np.sin(np.arange(500) / 50.0) * 10, 3),
+                                           np.round(3.3 + 0.01 * np.sin(np.arange(500) / 30.0)[:, None]
+                                                    + 0.001 * np.arange(CELLS)[None, :], 3),
+                                           np.round(25.0 + 0.01 * np.arange(500)[:, None] * np.ones((1, 2)), 1),
+                                           np.zeros((500, CELLS), np.int8))
+    for scaleoffset in (None, {"current": 3, "cell_voltage": 3, "temperature": 1}):
+        path = tmp_path / f"old-{scaleoffset is None}.h5"
+        with h5py.File(path, "w") as f:
+            f.attrs.update(format="twin-log-1", cells_in_series=CELLS, current_sign="charge_positive")
+            data = {"time": t, "current": current.astype(np.float32), "cell_voltage": volts.astype(np.float32),
+                    "temperature": temps.astype(np.float32), "balancing": balancing}
+            for name, x in data.items():
+                so = (scaleoffset or {}).get(name)
+                f.create_dataset(name, data=x, chunks=(128,) + x.shape[1:], compression="gzip", compression_opts=4,
+                                 shuffle=True, **({} if so is None else {"scaleoffset": so}))
+            f["temperature"].attrs["cells"] = [0, 3]
+            stored = {k: f[k][:] for k in data}
+        _, x = _read_all(path, size=100)
+        for name in data:
+            np.testing.assert_array_equal(x[name], stored[name].astype(np.float64), err_msg=name)
+            assert x[name].dtype == np.float64
+        np.testing.assert_allclose(x["cell_voltage"], volts, atol=1e-6)
+
+
+@pytest.mark.parametrize("attrs, expected", [
+    ({}, "/cell_voltage (int16) holds integers but has no scale_factor attribute"),
+    ({"scale_factor": "0.001"}, "/cell_voltage (int16): attribute scale_factor is '0.001'; it must be one finite number"),
+    ({"scale_factor": np.nan}, "attribute scale_factor is nan; it must be one finite number"),
+    ({"scale_factor": [0.001, 0.002]}, "attribute scale_factor is [0.001, 0.002]; it must be one finite number"),
+    ({"scale_factor": 0.0}, "/cell_voltage (int16): scale_factor is 0"),
+    ({"scale_factor": 0.001, "add_offset": np.inf}, "attribute add_offset is inf"),
+    ({"scale_factor": 0.001, "missing_value": 0.5}, "missing_value is 0.5, which no int16 count can equal"),
+    ({"scale_factor": 0.001, "missing_value": 40000}, "missing_value is 40000.0, which no int16 count can equal"),
+])
+def test_an_integer_dataset_that_does_not_say_what_a_count_is_worth_is_refused(tmp_path, attrs, expected):
+    path = tmp_path / "log.h5"
+    _canonical(path)
+    with h5py.File(path, "a") as f:
+        volts = f["cell_voltage"][:]
+        del f["cell_voltage"]
+        ds = f.create_dataset("cell_voltage", data=np.rint(volts * 1000).astype(np.int16))
+        for k, v in attrs.items():
+            ds.attrs[k] = v
+    msg = _error(path, read=False)
+    assert str(path) in msg and expected in msg, msg
+
+
+def test_a_canonical_log_written_by_hand_in_counts_with_an_offset_reads_in_volts(tmp_path):
+    """The attributes as another tool would write them: uint16 counts of 0.1 mV above 2 V."""
+    path = tmp_path / "log.h5"
+    _, _, volts, _, _ = _canonical(path)
+    with h5py.File(path, "a") as f:
+        del f["cell_voltage"]
+        counts = np.rint((volts - 2.0) / 1e-4).astype(np.uint16)
+        counts[7, 1] = 65535
+        ds = f.create_dataset("cell_voltage", data=counts)
+        ds.attrs.update(unit="V", scale_factor=1e-4, add_offset=2.0, missing_value=np.uint16(65535))
+    _, x = _read_all(path)
+    assert np.isnan(x["cell_voltage"][7, 1]) and np.isnan(x["cell_voltage"]).sum() == 1
+    np.testing.assert_allclose(x["cell_voltage"][8:], volts[8:], atol=0.5e-4 + 1e-9, rtol=0)
+
+
+def test_a_mapping_file_reads_integers_by_its_own_scale(tmp_path):
+    """Attributes are the canonical layout's rule: a mapped log reads as the mapping says, as before."""
+    path, mapping = tmp_path / "bms.h5", tmp_path / "bms.toml"
+    with h5py.File(path, "w") as f:
+        f["t"] = np.arange(10.0)
+        f["i"] = np.zeros(10)
+        f["v"] = np.full((10, 2), 3300, dtype=np.int16)
+        f["v"].attrs["scale_factor"] = 0.001  # ignored: the mapping says mV
+    mapping.write_text('[time]\ndataset = "/t"\n[current]\ndataset = "/i"\n[cell_voltage]\ndataset = "/v"\nunit = "mV"\n')
+    _, x = _read_all(path, mapping)
+    np.testing.assert_array_equal(x["cell_voltage"], 3300 * 1e-3)
+
+
+def test_an_integer_coded_log_is_a_current_profile_in_amperes(tmp_path):
+    from twin.profiles import read_profile
+
+    path = tmp_path / "log.h5"
+    t, current, *_ = _canonical(path, resolution=STEPS)
+    amps, dt = read_profile(path)
+    assert dt == 1.0
+    np.testing.assert_allclose(amps, current, atol=0.0005 + 1e-12, rtol=0)

@@ -1,5 +1,6 @@
 """Current profiles from files: CSV (a 'current' column, optionally 'time') or HDF5 ('/current',
-optionally '/time'). Current in A, positive charging; time in s, evenly spaced."""
+optionally '/time', such as a canonical log, integer-coded or not). Current in A, positive
+charging; time in s, evenly spaced."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ExperimentError
+
+
+def _values(ds, path) -> np.ndarray:
+    """A dataset's values in its unit: counts decoded when they say what a count is worth
+    (twin/log_packing.py); plain numbers as they are."""
+    from .log_packing import ATTRIBUTES, Packing
+
+    if not any(k in ds.attrs for k in ATTRIBUTES):
+        return np.asarray(ds[:], dtype=float)
+    return Packing.of(ds, path).decode(ds[:])
 
 
 def _check_time(time, path, current):
@@ -40,8 +51,7 @@ def read_profile(path) -> tuple[np.ndarray, float | None]:
             with h5py.File(p, "r") as f:
                 if "current" not in f:
                     raise ExperimentError(f"{p}: no '/current' dataset (amperes, positive charging)")
-                current = np.asarray(f["current"][:], dtype=float)
-                time = f["time"][:] if "time" in f else None
+                current, time = _values(f["current"], p), (_values(f["time"], p) if "time" in f else None)
         except OSError as e:
             raise ExperimentError(f"{p}: not a readable HDF5 file ({e})") from None
     else:

@@ -77,7 +77,7 @@ class LogScenario:
     voltage_noise: float = 0.001
     temperature_noise: float = 0.2
     changes: dict = field(default_factory=dict)
-    compact: bool = False  # store readings on their measurement steps (HDF5 scale-offset): half the size
+    compact: bool = False  # store readings as integer counts of their measurement steps, as a BMS logs them
 
 
 def simulate_log(path, scenario: LogScenario) -> dict:
