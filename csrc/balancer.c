@@ -359,20 +359,21 @@ TWIN_INLINE_BODY int switch_states_body(twin_pack *p, const int passive)
     const double *cmd = p->x.command, *stuck = p->c.fault_balancer_stuck;
     double *eff = p->c.balancer_active, *bleed = p->c.balancer_bleed_current;
     double *commanded = p->c.balancer_commanded, *transfer = p->c.balancer_transfer_current;
-    int i, any = 0;
+    double any = 0.0; /* a double, as every other value in the loop: one vector width for all */
+    int i;
     TWIN_IVDEP
     for (i = 0; i < n; ++i) {
         double e = cmd[i];
         e = stuck[i] == (double)TWIN_BALANCER_STUCK_ON ? 1.0 : e;
         e = stuck[i] == (double)TWIN_BALANCER_STUCK_OFF ? 0.0 : e;
-        any = e != 0.0 ? 1 : any; /* (written so that the reduction vectorizes) */
+        any = e != 0.0 ? 1.0 : any; /* (written so that the reduction vectorizes) */
         commanded[i] = cmd[i];
         transfer[i] = 0.0;
         bleed[i] = 0.0;
         /* a passive switch is on (1) or off; active ones are marked by the actuator below */
         eff[i] = passive ? (e > 0.0 ? 1.0 : 0.0) : e;
     }
-    return any;
+    return any != 0.0;
 }
 
 TWIN_VECTOR_CLONES static int switch_states(twin_pack *p, int passive)

@@ -334,6 +334,7 @@ void twin_pack_refresh(twin_pack *p)
         p->x.leak[i] = p->c.cell_self_discharge[i] * par + p->c.fault_leak_current[i];
         p->x.thermal_g[i] = par / s->cell_thermal_resistance_ambient + g_nb * neighbours;
         p->x.inv_thermal_g[i] = 1.0 / p->x.thermal_g[i];
+        p->x.busbar_share[i] = p->n == 1 ? 0.0 : (i == 0 || i == p->n - 1) ? 1.0 : 2.0;
     }
     p->in->thermal_dt = 0.0;
 }
@@ -434,21 +435,19 @@ typedef struct lookup_arrays {
     double *r0, *ocv, *volt, *res_v, *res_t, *rc_r[TWIN_MAX_RC], *rc_tau[TWIN_MAX_RC], *temp_rw, *base;
 } lookup_arrays;
 
-static lookup_arrays lookup_arrays_of(twin_pack *p)
+static void lookup_arrays_of(twin_pack *p, lookup_arrays *a)
 {
-    lookup_arrays a;
-    a.m0 = p->s->cell_hysteresis_instantaneous;
-    a.scale = p->x.r_scale, a.r_fault = p->c.fault_series_resistance;
-    a.h = p->c.cell_hysteresis, a.hs = p->c.cell_hysteresis_sign, a.cur = p->c.cell_current;
-    a.v1 = p->c.cell_rc_voltage_1, a.v2 = p->c.cell_rc_voltage_2, a.v3 = p->c.cell_rc_voltage_3;
-    a.temp = p->c.cell_temperature, a.meas_v = p->c.measured_cell_voltage, a.meas_t = p->c.measured_temperature;
-    a.target = p->x.heat_scratch, a.alpha = p->x.thermal_alpha, a.soc = p->c.cell_soc, a.key = p->x.lookup_key;
-    a.r0 = p->x.r0, a.ocv = p->c.cell_ocv, a.volt = p->c.cell_voltage;
-    a.res_v = p->c.residual_cell_voltage, a.res_t = p->c.residual_temperature;
-    a.rc_r[0] = p->x.rc_r1, a.rc_r[1] = p->x.rc_r2, a.rc_r[2] = p->x.rc_r3;
-    a.rc_tau[0] = p->x.rc_tau1, a.rc_tau[1] = p->x.rc_tau2, a.rc_tau[2] = p->x.rc_tau3;
-    a.temp_rw = p->c.cell_temperature, a.base = p->x.lookup_base;
-    return a;
+    a->m0 = p->s->cell_hysteresis_instantaneous;
+    a->scale = p->x.r_scale, a->r_fault = p->c.fault_series_resistance;
+    a->h = p->c.cell_hysteresis, a->hs = p->c.cell_hysteresis_sign, a->cur = p->c.cell_current;
+    a->v1 = p->c.cell_rc_voltage_1, a->v2 = p->c.cell_rc_voltage_2, a->v3 = p->c.cell_rc_voltage_3;
+    a->temp = p->c.cell_temperature, a->meas_v = p->c.measured_cell_voltage, a->meas_t = p->c.measured_temperature;
+    a->target = p->x.heat_scratch, a->alpha = p->x.thermal_alpha, a->soc = p->c.cell_soc, a->key = p->x.lookup_key;
+    a->r0 = p->x.r0, a->ocv = p->c.cell_ocv, a->volt = p->c.cell_voltage;
+    a->res_v = p->c.residual_cell_voltage, a->res_t = p->c.residual_temperature;
+    a->rc_r[0] = p->x.rc_r1, a->rc_r[1] = p->x.rc_r2, a->rc_r[2] = p->x.rc_r3;
+    a->rc_tau[0] = p->x.rc_tau1, a->rc_tau[1] = p->x.rc_tau2, a->rc_tau[2] = p->x.rc_tau3;
+    a->temp_rw = p->c.cell_temperature, a->base = p->x.lookup_base;
 }
 
 /* Table values of cell i at its position and (outputs) the cell outputs that follow from them:
@@ -507,9 +506,10 @@ static void lookup_cells(twin_pack *p, int outputs)
 {
     const twin_tables *t = &p->tables;
     const table_grid g = grid_of(t);
-    const lookup_arrays a = lookup_arrays_of(p);
     const int n = p->n, tau_table = interpolated_columns(p) != 3 + t->n_rc;
+    lookup_arrays a;
     int i;
+    lookup_arrays_of(p, &a);
     for (i = 0; i < n; ++i) {
         double ws, wse, wt;
         p->x.lookup_base[i] = locate(&g, p->c.cell_soc[i], p->c.cell_temperature[i], &ws, &wse, &wt);
@@ -550,8 +550,9 @@ TWIN_INLINE_BODY void step_lookup_body(twin_pack *p, const int n_rc, const int t
     enum { BLOCK = 16 * TWIN_LANES };
     const int n = p->n;
     const table_grid g = grid_of(&p->tables);
-    const lookup_arrays a = lookup_arrays_of(p);
+    lookup_arrays a;
     int start, b;
+    lookup_arrays_of(p, &a);
     for (start = 0; start < n; start += BLOCK) {
         const int end = start + BLOCK < n ? start + BLOCK : n;
         int moved = 0;
@@ -740,10 +741,10 @@ TWIN_INLINE_BODY void cells_update_body(twin_pack *p, double current, double dt,
     const twin_settings *s = p->s;
     const int n = p->n;
     const double bleed_heat = s->balancer_bleed_heat_fraction * s->balancer_bleed_resistance;
-    const double eta_c = s->cell_coulombic_efficiency, gamma_dt = s->cell_hysteresis_rate * dt;
+    const double eta_c = s->cell_coulombic_efficiency, gamma_dt = s->cell_hysteresis_rate * dt, dt_h = dt / 3600.0;
     /* each busbar's loss is shared by the two cells it joins; the end cells have one busbar */
     const double busbar_heat = 0.5 * current * current * s->pack_busbar_resistance;
-    const double end_heat = busbar_heat * (n > 1), mid_heat = 2.0 * busbar_heat;
+    const double *busbar_share = p->x.busbar_share;
     const double *transfer = p->c.balancer_transfer_current, *bleed = p->c.balancer_bleed_current;
     const double *inv_q = p->x.inv_capacity, *leak = p->x.leak, *r0 = p->x.r0;
     double *soc = p->c.cell_soc, *h = p->c.cell_hysteresis, *hs = p->c.cell_hysteresis_sign;
@@ -767,10 +768,10 @@ TWIN_INLINE_BODY void cells_update_body(twin_pack *p, double current, double dt,
         soc[i] += eta_tot * itot * dt * inv_q[i];
         h[i] = sg + (h[i] - sg) * a;
         hs[i] = sg != 0.0 ? sg : hs[i];
-        thr[i] += abs_it * dt / 3600.0;
+        thr[i] += abs_it * dt_h;
         aged[i] += abs_it * dt;
         cur[i] = it;
-        q += (i == 0 || i == n - 1) ? end_heat : mid_heat;
+        q += busbar_share[i] * busbar_heat; /* (a per-cell array, not a test on i: one vector width) */
         for (k = 0; k < n_rc; ++k) {
             const double r = rk[k][i];
             const double ak = tau_table ? twin_exp(-dt / tauk[k][i]) : alpha[k];

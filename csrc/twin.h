@@ -91,7 +91,6 @@ typedef struct twin_fault_event {
     X(leak)           /* self-discharge plus fault leak, A */ \
     X(r0)             /* tables at the present SOC and temperature, scaled: R0 incl. fault */ \
     X(rc_r1) X(rc_r2) X(rc_r3) X(rc_tau1) X(rc_tau2) X(rc_tau3) \
-    X(ocv_c) X(ocv_d) /* OCV branches at the present SOC and temperature */ \
     X(latch)          /* balancing hysteresis latch of the voltage-delta policy */ \
     X(surplus_as)     /* SOC-history policy: charge still to bleed, A s */ \
     X(heat_scratch)   /* thermal update scratch */ \
@@ -101,7 +100,8 @@ typedef struct twin_fault_event {
     X(inv_capacity)   /* 1 / capacity_as */ \
     X(ageing_charge)  /* throughput (A s) since the last ageing update */ \
     X(command)        /* balancing command the policy decided (before faults) */ \
-    X(lookup_base) X(lookup_ws) X(lookup_wse) X(lookup_wt) /* table position of each cell (scratch) */ \
+    X(lookup_base)    /* table position of each cell (scratch) */ \
+    X(busbar_share)   /* busbars a cell shares heat with, in halves: 1 at the ends, 2 between (0: one cell) */ \
     X(lookup_key)     /* table position the cached coefficients belong to (-1: none) */ \
     /* divergence detector (detect.c) */ \
     X(det_d) X(det_dprev)                           /* per-sample deviation, previous sample's */ \
