@@ -13,9 +13,8 @@
 static size_t align8(size_t x) { return (x + 7u) & ~(size_t)7u; }
 
 /* The cached bilinear coefficients (see refill_coefficients), by blocks of TWIN_LANES cells: a
- * block holds TWIN_COEF_PLANES planes of TWIN_LANES values. The last block is padded. */
+ * block holds TWIN_COEF_PLANES planes of TWIN_LANES values. */
 #define COEF_BLOCK ((size_t)TWIN_COEF_PLANES * TWIN_LANES)
-static size_t coef_doubles(int n) { return COEF_BLOCK * (((size_t)n + TWIN_LANES - 1) / TWIN_LANES); }
 
 #define TWIN_X_COUNT(name) +1
 #define N_INTERNAL_ARRAYS (0 TWIN_INTERNAL_ARRAYS(TWIN_X_COUNT))
@@ -27,7 +26,7 @@ size_t twin_pack_block_size(int n)
     cells = (size_t)n;
     return align8(sizeof(twin_settings)) + align8(sizeof(twin_pack_vars)) + align8(sizeof(twin_internal)) +
            (size_t)(TWIN_N_CELL_ARRAYS + N_INTERNAL_ARRAYS + TWIN_DET_PLANES) * cells * sizeof(double) +
-           coef_doubles(n) * sizeof(double) +
+           TWIN_COEF_DOUBLES(n) * sizeof(double) +
            align8(cells * sizeof(int));
 }
 
@@ -53,7 +52,7 @@ twin_status twin_pack_bind(twin_pack *p, int n, void *block, size_t size)
     TWIN_INTERNAL_ARRAYS(TWIN_X_BIND)
 #undef TWIN_X_BIND
     p->coef = (double *)at;
-    at += coef_doubles(n) * sizeof(double);
+    at += TWIN_COEF_DOUBLES(n) * sizeof(double);
     p->det_planes = (double *)at;
     at += (size_t)TWIN_DET_PLANES * (size_t)n * sizeof(double);
     p->order = (int *)at;

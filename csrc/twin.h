@@ -28,6 +28,9 @@
 #define TWIN_MESSAGE_SIZE 512
 #define TWIN_COEF_PLANES (4 * (3 + 2 * TWIN_MAX_RC))
 #define TWIN_LANES 4 /* cells per block of the cached table coefficients */
+/* doubles of the cached table coefficients of n cells: TWIN_COEF_PLANES planes per block of
+ * TWIN_LANES cells, the last block padded */
+#define TWIN_COEF_DOUBLES(n) ((size_t)TWIN_COEF_PLANES * TWIN_LANES * (((size_t)(n) + TWIN_LANES - 1) / TWIN_LANES))
 #define TWIN_DET_RING 5    /* flat blocks averaged at each end of a measured stretch */
 #define TWIN_DET_KINDS 3   /* landmark kinds: plateau step, top knee, bottom knee */
 #define TWIN_DET_BASE 9    /* per kind: baseline, calm time, calm bleed, previous rho and time, confirmed,

@@ -104,7 +104,7 @@ static void split_layout(twin_pack *p)
 #define SPLIT(name) p->x.name = alloc_doubles(n);
     TWIN_INTERNAL_ARRAYS(SPLIT)
 #undef SPLIT
-    p->coef = alloc_doubles((size_t)TWIN_COEF_PLANES * n);
+    p->coef = alloc_doubles(TWIN_COEF_DOUBLES(n));
     p->det_planes = alloc_doubles((size_t)TWIN_DET_PLANES * n);
 }
 
@@ -396,7 +396,7 @@ void driver_same_state(const twin_pack *a, const twin_pack *b, const char *what)
 #define SAME(name) CHECK(same_doubles(a->x.name, b->x.name, n), "%s: internal %s differs", what, #name);
     TWIN_INTERNAL_ARRAYS(SAME)
 #undef SAME
-    CHECK(same_doubles(a->coef, b->coef, TWIN_COEF_PLANES * n), "%s: coefficients differ", what);
+    CHECK(same_doubles(a->coef, b->coef, TWIN_COEF_DOUBLES(n)), "%s: coefficients differ", what);
     CHECK(same_doubles(a->det_planes, b->det_planes, TWIN_DET_PLANES * n), "%s: detector planes differ", what);
 }
 
