@@ -113,6 +113,10 @@ def pybamm_rate(profile: np.ndarray) -> float | None:
         return None
     model = pybamm.equivalent_circuit.Thevenin(options={"number of rc elements": 2})
     params = model.default_parameter_values
+    # PyBaMM's default ECM set describes one RC pair; the second is given here as the twin's
+    # default second pair has it (tau 1200 s), with a resistance of the order of PyBaMM's R1
+    params.update({"R2 [Ohm]": 1e-3, "C2 [F]": 1200.0 / 1e-3, "Element-2 initial overpotential [V]": 0.0},
+                  check_already_exists=False)
     current = pybamm.Interpolant(np.arange(len(profile), dtype=float), -profile / 56.0 * 5.0, pybamm.t)  # A, discharge positive
     params["Current function [A]"] = current
     sim = pybamm.Simulation(model, parameter_values=params)
